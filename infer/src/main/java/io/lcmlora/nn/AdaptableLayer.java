@@ -1,0 +1,78 @@
+package io.lcmlora.nn;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A Linear or Conv2d layer whose base weight can be replaced (fusing adapters) and that adds unfused
+ * {@link Delta}s to its output. Its path is the checkpoint module name ({@code ...attn1.to_q}).
+ */
+public abstract class AdaptableLayer {
+    private final String path;
+    protected NDArray weight;
+    protected final NDArray bias;
+    private final List<Delta> deltas = new ArrayList<>();
+    private boolean deltasEnabled = true;
+
+    protected AdaptableLayer(String path, NDArray weight, NDArray bias) {
+        this.path = path;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public NDArray weight() {
+        return weight;
+    }
+
+    public NDArray bias() {
+        return bias;
+    }
+
+    /** Replaces the base weight (same shape), returning the previous one. */
+    public NDArray replaceWeight(NDArray w) {
+        if (!w.getShape().equals(weight.getShape())) {
+            throw new IllegalArgumentException(path + ": new weight shape " + w.getShape() + " != " + weight.getShape());
+        }
+        NDArray old = weight;
+        weight = w;
+        return old;
+    }
+
+    public void addDelta(Delta d) {
+        deltas.add(d);
+    }
+
+    public boolean removeDelta(Delta d) {
+        return deltas.remove(d);
+    }
+
+    public List<Delta> deltas() {
+        return Collections.unmodifiableList(deltas);
+    }
+
+    public void setDeltasEnabled(boolean enabled) {
+        deltasEnabled = enabled;
+    }
+
+    public boolean deltasEnabled() {
+        return deltasEnabled;
+    }
+
+    protected abstract NDArray base(NDArray x);
+
+    public NDArray forward(NDArray x) {
+        NDArray y = base(x);
+        if (deltasEnabled) {
+            for (Delta d : deltas) {
+                y = y.add(d.apply(x));
+            }
+        }
+        return y;
+    }
+}

@@ -1,0 +1,65 @@
+package io.lcmlora.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * torch.nn.Conv2d with square kernel, stride and padding; weight [out, in, k, k], bias [out].
+ *
+ * <p>On CPU, libtorch 2.7.1's conv backward (grad wrt input) gives intermittent NaN when the layer has fewer
+ * than 16 output channels (SDXL's conv_out has 4). There the weight is zero-padded to 16 output channels and the
+ * output sliced back: the same numbers, a clean gradient.
+ */
+public final class Conv2d extends AdaptableLayer {
+    private static final int MIN_CPU_OUT = 16;
+    private final long in;
+    private final long out;
+    private final int kernel;
+    private final int stride;
+    private final int padding;
+
+    public Conv2d(Weights vb, long in, long out, int kernel, int stride, int padding) {
+        super(vb.path(), vb.get("weight", out, in, kernel, kernel), vb.get("bias", out));
+        this.in = in;
+        this.out = out;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+        vb.register(this);
+    }
+
+    public long in() {
+        return in;
+    }
+
+    public long out() {
+        return out;
+    }
+
+    public int kernel() {
+        return kernel;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return padding;
+    }
+
+    @Override
+    protected NDArray base(NDArray x) {
+        if (out < MIN_CPU_OUT && "cpu".equals(x.getDevice().getDeviceType())) {
+            long extra = MIN_CPU_OUT - out;
+            NDArray w = NDArrays.concat(new ai.djl.ndarray.NDList(weight,
+                    weight.getManager().zeros(new Shape(extra, in, kernel, kernel), weight.getDataType())), 0);
+            NDArray b = NDArrays.concat(new ai.djl.ndarray.NDList(bias,
+                    bias.getManager().zeros(new Shape(extra), bias.getDataType())), 0);
+            return Ops.conv2d(x, w, b, stride, padding).get(new NDIndex(":, 0:" + out));
+        }
+        return Ops.conv2d(x, weight, bias, stride, padding);
+    }
+}

@@ -1,0 +1,161 @@
+package io.lcmlora.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Tensor operations the model code uses, in one place. Ops DJL 0.36 lacks (group_norm, fused
+ * scaled-dot-product attention, SiLU, GELU variants, a differentiable cast) come from a TorchScript module
+ * written here at first use; they run with autograd. Scalars inside the graph are engine-owned 0-dim arrays:
+ * DJL's {@code x.mul(3f)} frees its scalar while autograd still holds it (see the engine notes).
+ */
+public final class Ops {
+    private Ops() {}
+
+    private static final String METHODS = ""
+            + "  def forward(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return x\n"
+            + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: Tensor, eps: Tensor) -> Tensor:\n"
+            + "    return torch.group_norm(x, int(groups), w, b, float(eps))\n"
+            + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
+            + "    return torch.scaled_dot_product_attention(q, k, v)\n"
+            + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
+            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n"
+            + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return torch.silu(x)\n"
+            + "  def gelu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return torch.gelu(x)\n"
+            + "  def gelu_tanh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return torch.gelu(x, approximate=\"tanh\")\n"
+            + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
+            + "    return x.to(like.dtype)\n";
+
+    private static PtSymbolBlock module;
+    private static NDManager moduleManager;
+
+    private static synchronized PtSymbolBlock module() {
+        if (module == null) {
+            try {
+                Path file = Files.createTempFile("lcm-ops", ".pt");
+                file.toFile().deleteOnExit();
+                TorchScriptArchive.write(file, "LcmOps", METHODS);
+                moduleManager = NDManager.newBaseManager();
+                module = JniUtils.loadModule((PtNDManager) moduleManager, file, true, new String[0], new String[0], true);
+                Files.deleteIfExists(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the TorchScript ops module", e);
+            }
+        }
+        return module;
+    }
+
+    private static NDArray call(String method, NDArray... xs) {
+        NDList in = new NDList(xs.length + 1);
+        for (NDArray x : xs) {
+            in.add(x);
+        }
+        NDArray marker = xs[0].getManager().create(0f);
+        marker.setName("module_method:" + method);
+        in.add(marker);
+        NDList out = IValueUtils.forward(module(), in, true);
+        marker.close();
+        return out.singletonOrThrow();
+    }
+
+    /** A 0-dim engine-owned scalar of x's dtype and device, safe inside the autograd graph. */
+    public static NDArray scalar(NDArray like, double v) {
+        return like.getManager().full(new Shape(), (float) v, like.getDataType());
+    }
+
+    public static NDArray mulScalar(NDArray x, double v) {
+        return x.mul(scalar(x, v));
+    }
+
+    public static NDArray addScalar(NDArray x, double v) {
+        return x.add(scalar(x, v));
+    }
+
+    /** torch.group_norm over NCHW (or N,C,*). */
+    public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        NDManager m = x.getManager();
+        NDArray g = m.full(new Shape(), groups, DataType.INT64);
+        NDArray e = m.full(new Shape(), (float) eps, DataType.FLOAT64);
+        NDArray y = call("group_norm", x, weight, bias, g, e);
+        g.close();
+        e.close();
+        return y;
+    }
+
+    /** torch.nn.functional.layer_norm over the last dimension. */
+    public static NDArray layerNorm(NDArray x, NDArray weight, NDArray bias, double eps) {
+        return ai.djl.nn.norm.LayerNorm.layerNorm(x, new Shape(x.getShape().getLastDimension()), weight, bias, (float) eps)
+                .singletonOrThrow();
+    }
+
+    /** Fused softmax(q k^T / sqrt(d)) v over [B, H, T, D] (memory-efficient kernels where libtorch has them). */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        return call("sdpa", q, k, v);
+    }
+
+    /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */
+    public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        return call("sdpa_mask", q, k, v, mask);
+    }
+
+    public static NDArray silu(NDArray x) {
+        return call("silu", x);
+    }
+
+    /** Exact (erf) GELU. */
+    public static NDArray gelu(NDArray x) {
+        return call("gelu", x);
+    }
+
+    public static NDArray geluTanh(NDArray x) {
+        return call("gelu_tanh", x);
+    }
+
+    /** quick_gelu: x * sigmoid(1.702 x) (CLIP ViT-L). */
+    public static NDArray quickGelu(NDArray x) {
+        return x.mul(mulScalar(x, 1.702).getNDArrayInternal().sigmoid());
+    }
+
+    /** A cast that stays in the autograd graph (DJL's toType does not). */
+    public static NDArray castInGraph(NDArray x, DataType type) {
+        if (x.getDataType() == type) {
+            return x;
+        }
+        NDArray like = x.getManager().zeros(new Shape(), type);
+        NDArray y = call("cast_to", x, like);
+        like.close();
+        return y;
+    }
+
+    /** torch.nn.functional.linear (weight [out, in]). */
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+    }
+
+    /** torch.nn.functional.conv2d with square stride/padding. */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        return x.getNDArrayInternal().convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
+                new Shape(1, 1), 1).singletonOrThrow();
+    }
+
+    /** Nearest-neighbour 2x upsampling of NCHW. */
+    public static NDArray upsampleNearest2x(NDArray x) {
+        Shape s = x.getShape();
+        return x.getNDArrayInternal().interpolation(new long[] {s.get(2) * 2, s.get(3) * 2}, 0, false);
+    }
+}

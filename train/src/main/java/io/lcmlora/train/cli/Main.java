@@ -1,0 +1,27 @@
+package io.lcmlora.train.cli;
+
+import io.lcmlora.cli.ForwardCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code lcm} command line: every subcommand of the toolkit. */
+@Command(name = "lcm", mixinStandardHelpOptions = true, version = "lcm-lora-java 0.1.0",
+        description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
+        subcommands = {ForwardCommand.class})
+public final class Main implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).setExecutionExceptionHandler((ex, cl, parsed) -> {
+            cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            if (System.getenv("LCM_DEBUG") != null) {
+                ex.printStackTrace(cl.getErr());
+            }
+            return 1;
+        }).execute(args);
+        System.exit(code);
+    }
+}
