@@ -1,0 +1,47 @@
+package io.lcmlora.nn;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * diffusers {@code ResnetBlock2D} (time_embedding_norm "default", output_scale_factor 1, no up/down path):
+ * {@code x + conv2(silu(norm2(conv1(silu(norm1(x))) + time_emb_proj(silu(temb))[..., None, None])))}, with a 1x1
+ * {@code conv_shortcut} on x when the channel count changes. The VAE uses it without a time embedding.
+ */
+public final class ResnetBlock2D {
+    /** Block settings; {@code tembChannels} 0 means no time embedding (VAE). */
+    public record Config(long in, long out, long tembChannels, int groups, double eps) {
+        public Config {
+            if (in <= 0 || out <= 0 || tembChannels < 0 || groups <= 0) {
+                throw new IllegalArgumentException("bad ResnetBlock2D config " + in + "->" + out + " groups " + groups);
+            }
+        }
+    }
+
+    private final GroupNorm norm1;
+    private final Conv2d conv1;
+    private final Linear timeEmbProj;
+    private final GroupNorm norm2;
+    private final Conv2d conv2;
+    private final Conv2d convShortcut;
+
+    public ResnetBlock2D(Weights vb, Config c) {
+        norm1 = new GroupNorm(vb.pp("norm1"), c.groups(), c.in(), c.eps());
+        conv1 = new Conv2d(vb.pp("conv1"), c.in(), c.out(), 3, 1, 1);
+        timeEmbProj = c.tembChannels() > 0 ? new Linear(vb.pp("time_emb_proj"), c.tembChannels(), c.out(), true) : null;
+        norm2 = new GroupNorm(vb.pp("norm2"), c.groups(), c.out(), c.eps());
+        conv2 = new Conv2d(vb.pp("conv2"), c.out(), c.out(), 3, 1, 1);
+        convShortcut = c.in() != c.out() ? new Conv2d(vb.pp("conv_shortcut"), c.in(), c.out(), 1, 1, 0) : null;
+    }
+
+    /** x [B, Cin, H, W], temb [B, T] or null -> [B, Cout, H, W]. */
+    public NDArray forward(NDArray x, NDArray temb) {
+        NDArray h = conv1.forward(Ops.silu(norm1.forward(x)));
+        if (timeEmbProj != null) {
+            NDArray t = timeEmbProj.forward(Ops.silu(temb)); // [B, Cout]
+            h = h.add(t.expandDims(2).expandDims(3));
+        }
+        h = conv2.forward(Ops.silu(norm2.forward(h)));
+        NDArray skip = convShortcut != null ? convShortcut.forward(x) : x;
+        return skip.add(h);
+    }
+}
