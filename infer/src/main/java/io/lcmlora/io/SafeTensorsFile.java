@@ -353,7 +353,7 @@ public final class SafeTensorsFile implements AutoCloseable {
         } else {
             try (NDManager tmp = manager.newSubManager()) {
                 NDArray mapped = tmp.create(bytes(name), shape, t.dtype().engineType());
-                out = mapped.toType(mapped.getDataType(), true);
+                out = mapped.duplicate();
                 out.attach(manager);
             }
         }
@@ -362,7 +362,6 @@ public final class SafeTensorsFile implements AutoCloseable {
             out.close();
             out = cast;
         }
-        out.setName(name);
         return out;
     }
 

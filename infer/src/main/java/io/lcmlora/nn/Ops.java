@@ -60,6 +60,10 @@ public final class Ops {
         return module;
     }
 
+    /**
+     * Runs a TorchScript method. Inputs must be unnamed: DJL packs arrays whose names contain dots into
+     * dictionary arguments.
+     */
     private static NDArray call(String method, NDArray... xs) {
         NDList in = new NDList(xs.length + 1);
         for (NDArray x : xs) {

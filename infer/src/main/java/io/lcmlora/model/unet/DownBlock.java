@@ -1,0 +1,9 @@
+package io.lcmlora.model.unet;
+
+import ai.djl.ndarray.NDArray;
+import java.util.List;
+
+/** A UNet encoder level: appends each resnet/attention output and the downsampled map to {@code skips}. */
+public interface DownBlock {
+    NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips);
+}

@@ -1,0 +1,59 @@
+package io.lcmlora.model.unet;
+
+import ai.djl.ndarray.NDArray;
+import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.Conv2d;
+import io.lcmlora.nn.GroupNorm;
+import io.lcmlora.nn.Linear;
+import io.lcmlora.nn.Weights;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * diffusers {@code Transformer2DModel} for continuous input: GroupNorm (eps 1e-6), {@code proj_in}, a stack
+ * of {@link BasicTransformerBlock}s over the H*W tokens, {@code proj_out}, plus the residual. With
+ * {@code use_linear_projection} (SDXL) the projections are Linear on tokens, otherwise 1x1 convolutions.
+ */
+public final class Transformer2DModel {
+    private final GroupNorm norm;
+    private final AdaptableLayer projIn;
+    private final List<BasicTransformerBlock> blocks = new ArrayList<>();
+    private final AdaptableLayer projOut;
+    private final boolean linear;
+    private final long inner;
+
+    public Transformer2DModel(Weights vb, long channels, int heads, int layers, long contextDim, int groups, boolean linear) {
+        this.linear = linear;
+        this.inner = channels;
+        long headDim = channels / heads;
+        norm = new GroupNorm(vb.pp("norm"), groups, channels, 1e-6);
+        projIn = linear ? new Linear(vb.pp("proj_in"), channels, inner, true) : new Conv2d(vb.pp("proj_in"), channels, inner, 1, 1, 0);
+        for (int i = 0; i < layers; i++) {
+            blocks.add(new BasicTransformerBlock(vb.pp("transformer_blocks").pp(i), inner, heads, headDim, contextDim));
+        }
+        projOut = linear ? new Linear(vb.pp("proj_out"), inner, channels, true) : new Conv2d(vb.pp("proj_out"), inner, channels, 1, 1, 0);
+    }
+
+    /** x [B, C, H, W], context [B, S, D] -> [B, C, H, W]. */
+    public NDArray forward(NDArray x, NDArray context) {
+        long b = x.getShape().get(0);
+        long c = x.getShape().get(1);
+        long h = x.getShape().get(2);
+        long w = x.getShape().get(3);
+        NDArray t = norm.forward(x);
+        if (linear) {
+            t = projIn.forward(t.transpose(0, 2, 3, 1).reshape(b, h * w, c)); // [B, C, H, W] -> [B, H*W, C]
+        } else {
+            t = projIn.forward(t).transpose(0, 2, 3, 1).reshape(b, h * w, inner);
+        }
+        for (BasicTransformerBlock blk : blocks) {
+            t = blk.forward(t, context);
+        }
+        if (linear) {
+            t = projOut.forward(t).reshape(b, h, w, c).transpose(0, 3, 1, 2); // [B, H*W, C] -> [B, C, H, W]
+        } else {
+            t = projOut.forward(t.reshape(b, h, w, inner).transpose(0, 3, 1, 2));
+        }
+        return t.add(x);
+    }
+}

@@ -1,0 +1,249 @@
+package io.lcmlora.model.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.lcmlora.io.ModelWeights;
+import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.Conv2d;
+import io.lcmlora.nn.GroupNorm;
+import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.TimestepEmbedding;
+import io.lcmlora.nn.Timesteps;
+import io.lcmlora.nn.Weights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+
+/**
+ * diffusers {@code UNet2DConditionModel} on the DJL engine, SDXL path included ({@code addition_embed_type
+ * "text_time"}). Every parameter is looked up under its diffusers state-dict key, so diffusers checkpoints load
+ * unchanged; every Linear/Conv2d is reachable by its module path through {@link #layers()} (LoRA targets).
+ */
+public final class UNet2DConditionModel {
+    private final UNet2DConditionConfig config;
+    private final DataType dtype;
+    private final Conv2d convIn;
+    private final Timesteps timeProj;
+    private final TimestepEmbedding timeEmbedding;
+    private final Timesteps addTimeProj;
+    private final TimestepEmbedding addEmbedding;
+    private final List<DownBlock> downBlocks = new ArrayList<>();
+    private final UNetMidBlock2DCrossAttn midBlock;
+    private final List<UpBlock> upBlocks = new ArrayList<>();
+    private final GroupNorm convNormOut;
+    private final Conv2d convOut;
+    private final Map<String, AdaptableLayer> layers;
+    private final long parameterCount;
+
+    /** Builds the model from weights looked up by checkpoint key (use {@link Weights#shapesOnly} to count). */
+    public UNet2DConditionModel(Weights vb, UNet2DConditionConfig c) {
+        this.config = c;
+        int n = c.levels();
+        int[] boc = c.blockOutChannels();
+        int[] heads = c.heads();
+        int[] tl = c.transformerLayersPerBlock();
+        int[] lpb = c.layersPerBlock();
+        int[] ctx = c.crossAttentionDim();
+        long temb = c.timeEmbedDim();
+        int g = c.normNumGroups();
+        double eps = c.normEps();
+
+        convIn = new Conv2d(vb.pp("conv_in"), c.inChannels(), boc[0], c.convInKernel(), 1, (c.convInKernel() - 1) / 2);
+        timeProj = new Timesteps(boc[0], c.flipSinToCos(), c.freqShift());
+        timeEmbedding = new TimestepEmbedding(vb.pp("time_embedding"), boc[0], temb, c.timeCondProjDim());
+        if ("text_time".equals(c.additionEmbedType())) {
+            addTimeProj = new Timesteps(c.additionTimeEmbedDim(), c.flipSinToCos(), c.freqShift());
+            addEmbedding = new TimestepEmbedding(vb.pp("add_embedding"), c.projectionClassEmbeddingsInputDim(), temb, 0);
+        } else {
+            addTimeProj = null;
+            addEmbedding = null;
+        }
+
+        long out = boc[0];
+        for (int i = 0; i < n; i++) {
+            long in = out;
+            out = boc[i];
+            boolean last = i == n - 1;
+            Weights b = vb.pp("down_blocks").pp(i);
+            downBlocks.add(switch (c.downBlockTypes().get(i)) {
+                case "DownBlock2D" -> new DownBlock2D(b, in, out, temb, lpb[i], g, eps, !last, c.downsamplePadding());
+                case "CrossAttnDownBlock2D" -> new CrossAttnDownBlock2D(b, in, out, temb, lpb[i], g, eps, !last,
+                        c.downsamplePadding(), heads[i], tl[i], ctx[i], c.useLinearProjection());
+                default -> throw new IllegalArgumentException("down block type " + c.downBlockTypes().get(i));
+            });
+        }
+        midBlock = new UNetMidBlock2DCrossAttn(vb.pp("mid_block"), boc[n - 1], temb, g, eps, heads[n - 1], tl[n - 1],
+                ctx[n - 1], c.useLinearProjection());
+
+        out = boc[n - 1];
+        for (int i = 0; i < n; i++) {
+            int r = n - 1 - i; // the mirrored down level
+            long prevOut = out;
+            out = boc[r];
+            long in = boc[Math.max(r - 1, 0)];
+            boolean last = i == n - 1;
+            Weights b = vb.pp("up_blocks").pp(i);
+            upBlocks.add(switch (c.upBlockTypes().get(i)) {
+                case "UpBlock2D" -> new UpBlock2D(b, in, prevOut, out, temb, lpb[r] + 1, g, eps, !last);
+                case "CrossAttnUpBlock2D" -> new CrossAttnUpBlock2D(b, in, prevOut, out, temb, lpb[r] + 1, g, eps, !last,
+                        heads[r], tl[r], ctx[r], c.useLinearProjection());
+                default -> throw new IllegalArgumentException("up block type " + c.upBlockTypes().get(i));
+            });
+        }
+        convNormOut = new GroupNorm(vb.pp("conv_norm_out"), g, boc[0], eps);
+        convOut = new Conv2d(vb.pp("conv_out"), boc[0], c.outChannels(), c.convOutKernel(), 1, (c.convOutKernel() - 1) / 2);
+
+        this.dtype = vb.shapeOnly() ? DataType.FLOAT32 : convIn.weight().getDataType();
+        Map<String, AdaptableLayer> ls = new LinkedHashMap<>();
+        vb.modules().forEach((path, m) -> {
+            if (m instanceof AdaptableLayer a) {
+                ls.put(path, a);
+            }
+        });
+        this.layers = Collections.unmodifiableMap(ls);
+        this.parameterCount = vb.parameterCount();
+    }
+
+    /** Loads a diffusers {@code unet/} folder (config.json + weights), checking keys and shapes both ways. */
+    public static UNet2DConditionModel load(Path dir, String variant, NDManager manager, DataType dtype) throws IOException {
+        UNet2DConditionConfig cfg = UNet2DConditionConfig.read(dir.resolve("config.json"));
+        List<Path> files = ModelWeights.files(dir, variant);
+        Weights vb = Weights.of(manager, ModelWeights.load(files, manager, dtype), ModelWeights.describe(files));
+        UNet2DConditionModel m = new UNet2DConditionModel(vb, cfg);
+        vb.checkAllUsed(Set.of());
+        return m;
+    }
+
+    public UNet2DConditionConfig config() {
+        return config;
+    }
+
+    public DataType dtype() {
+        return dtype;
+    }
+
+    /** Every Linear and Conv2d by module path ({@code down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q}). */
+    public Map<String, AdaptableLayer> layers() {
+        return layers;
+    }
+
+    public long parameterCount() {
+        return parameterCount;
+    }
+
+    /** Turns every attached adapter on or off (off = the frozen base model, the distillation teacher). */
+    public void setAdaptersEnabled(boolean enabled) {
+        for (AdaptableLayer l : layers.values()) {
+            l.setDeltasEnabled(enabled);
+        }
+    }
+
+    /** The inputs of one forward pass, named after diffusers' arguments. */
+    public record Inputs(NDArray sample, double[] timesteps, NDArray encoderHiddenStates, NDArray textEmbeds,
+            NDArray timeIds, NDArray timestepCond) {
+        public Inputs {
+            if (timesteps.length != 1 && timesteps.length != sample.getShape().get(0)) {
+                throw new IllegalArgumentException("timesteps: expected 1 or " + sample.getShape().get(0) + " values, got " + timesteps.length);
+            }
+        }
+
+        public Inputs(NDArray sample, double[] timesteps, NDArray encoderHiddenStates, NDArray textEmbeds, NDArray timeIds) {
+            this(sample, timesteps, encoderHiddenStates, textEmbeds, timeIds, null);
+        }
+    }
+
+    public NDArray forward(Inputs in) {
+        return forward(in, null);
+    }
+
+    /**
+     * The noise (or v/x0) prediction [B, out, H, W]. {@code tap}, when not null, receives intermediate
+     * activations under the golden set's {@code dbg} names (time_proj, time_embedding, conv_in, down_block_i, ...).
+     */
+    public NDArray forward(Inputs in, BiConsumer<String, NDArray> tap) {
+        BiConsumer<String, NDArray> t = tap == null ? (k, v) -> { } : tap;
+        NDArray sample = cast(in.sample());
+        long batch = sample.getShape().get(0);
+        NDManager m = sample.getManager();
+
+        // 1. time: [B] timesteps -> sinusoidal [B, C0] -> MLP [B, T]
+        double[] ts = in.timesteps();
+        if (ts.length == 1 && batch > 1) {
+            double v = ts[0];
+            ts = new double[(int) batch];
+            java.util.Arrays.fill(ts, v);
+        }
+        NDArray tProj = timeProj.forward(m, ts, dtype);
+        t.accept("time_proj", tProj);
+        NDArray emb = timeEmbedding.forward(tProj, in.timestepCond() == null ? null : cast(in.timestepCond()));
+        t.accept("time_embedding", emb);
+
+        // 2. SDXL micro-conditioning: text_embeds ++ sinusoid(time_ids) -> add_embedding, added to emb
+        if (addEmbedding != null) {
+            if (in.textEmbeds() == null || in.timeIds() == null) {
+                throw new IllegalArgumentException("this UNet (addition_embed_type text_time) needs text_embeds and time_ids");
+            }
+            float[] ids = in.timeIds().toType(DataType.FLOAT32, false).toFloatArray();
+            double[] flat = new double[ids.length];
+            for (int i = 0; i < ids.length; i++) {
+                flat[i] = ids[i];
+            }
+            NDArray timeEmbeds = addTimeProj.forward(m, flat, dtype); // [B*6, D]
+            t.accept("add_time_proj", timeEmbeds);
+            NDArray addIn = NDArrays.concat(new NDList(cast(in.textEmbeds()), timeEmbeds.reshape(batch, -1)), -1); // [B, P]
+            t.accept("add_embedding_input", addIn);
+            NDArray aug = addEmbedding.forward(addIn, null);
+            t.accept("add_embedding", aug);
+            emb = emb.add(aug);
+        }
+
+        NDArray context = cast(in.encoderHiddenStates());
+
+        // 3. encoder: conv_in, down blocks collecting skips
+        NDArray h = convIn.forward(sample);
+        t.accept("conv_in", h);
+        List<NDArray> skips = new ArrayList<>();
+        skips.add(h);
+        for (int i = 0; i < downBlocks.size(); i++) {
+            h = downBlocks.get(i).forward(h, emb, context, skips);
+            t.accept("down_block_" + i, h);
+        }
+
+        // 4. middle
+        h = midBlock.forward(h, emb, context);
+        t.accept("mid_block", h);
+
+        // 5. decoder: up blocks consuming skips; explicit upsample sizes when H or W is not a multiple of 2^(n-1)
+        long factor = 1L << (upBlocks.size() - 1);
+        boolean explicitSize = sample.getShape().get(2) % factor != 0 || sample.getShape().get(3) % factor != 0;
+        for (int i = 0; i < upBlocks.size(); i++) {
+            UpBlock up = upBlocks.get(i);
+            boolean last = i == upBlocks.size() - 1;
+            long[] size = null;
+            if (!last && explicitSize) {
+                NDArray next = skips.get(skips.size() - 1 - up.numResnets());
+                size = new long[] {next.getShape().get(2), next.getShape().get(3)};
+            }
+            h = up.forward(h, skips, emb, context, size);
+            t.accept("up_block_" + i, h);
+        }
+
+        // 6. output head
+        h = convNormOut.forward(h);
+        t.accept("conv_norm_out", h);
+        return convOut.forward(Ops.silu(h));
+    }
+
+    private NDArray cast(NDArray x) {
+        return x.getDataType() == dtype ? x : x.toType(dtype, false);
+    }
+}
