@@ -30,17 +30,20 @@ class ClipCommandsTest {
         assertTrue(m <= 1e-4, name + " vs " + goldenName + ": max abs " + m);
     }
 
-    static void copyIds(SafeTensorsFile from, String name, SafeTensorsWriter to, String as) throws IOException {
-        to.addLongs(as, from.info(name).shape(), from.longs(name));
+    /** Writes {@code file} holding golden id tensors renamed: pairs of (golden name, input name). */
+    static Path writeIds(Path file, SafeTensorsFile from, String... pairs) throws IOException {
+        SafeTensorsWriter w = new SafeTensorsWriter();
+        for (int i = 0; i < pairs.length; i += 2) {
+            w.addLongs(pairs[i + 1], from.info(pairs[i]).shape(), from.longs(pairs[i]));
+        }
+        w.write(file);
+        return file;
     }
 
     @Test
     void textEncoderCommandViaPicocli(@TempDir Path tmp) throws IOException {
         try (SafeTensorsFile cases = SafeTensorsFile.open(DIR.resolve("cases.safetensors"))) {
-            Path in = tmp.resolve("in.safetensors");
-            SafeTensorsWriter w = new SafeTensorsWriter();
-            copyIds(cases, "input_ids_2", w, "input_ids");
-            w.write(in);
+            Path in = writeIds(tmp.resolve("in.safetensors"), cases, "input_ids_2", "input_ids");
             Path out = tmp.resolve("out.safetensors");
             int rc = new CommandLine(new ForwardCommand()).execute("text-encoder", "--model", DIR.resolve("text_encoder_2").toString(),
                     "--inputs", in.toString(), "--output", out.toString());
@@ -58,10 +61,7 @@ class ClipCommandsTest {
     @Test
     void textEncoderEntryWithoutProjection(@TempDir Path tmp) throws IOException {
         try (SafeTensorsFile cases = SafeTensorsFile.open(DIR.resolve("cases.safetensors"))) {
-            Path in = tmp.resolve("in.safetensors");
-            SafeTensorsWriter w = new SafeTensorsWriter();
-            copyIds(cases, "input_ids_1", w, "input_ids");
-            w.write(in);
+            Path in = writeIds(tmp.resolve("in.safetensors"), cases, "input_ids_1", "input_ids");
             Path out = tmp.resolve("out.safetensors");
             TextEncoderCommand.run(DIR.resolve("text_encoder"), TextEncoderCommand.parseProjection("auto"), null, in, out);
             try (SafeTensorsFile o = SafeTensorsFile.open(out)) {
@@ -79,13 +79,8 @@ class ClipCommandsTest {
     @Test
     void encodePromptEntry(@TempDir Path tmp) throws IOException {
         try (SafeTensorsFile g = SafeTensorsFile.open(DIR.resolve("encode_prompt.safetensors"))) {
-            Path in = tmp.resolve("in.safetensors");
-            SafeTensorsWriter w = new SafeTensorsWriter();
-            copyIds(g, "c3_prompt_ids_1", w, "input_ids");
-            copyIds(g, "c3_prompt_ids_2", w, "input_ids_2");
-            copyIds(g, "c3_negative_ids_1", w, "negative_input_ids");
-            copyIds(g, "c3_negative_ids_2", w, "negative_input_ids_2");
-            w.write(in);
+            Path in = writeIds(tmp.resolve("in.safetensors"), g, "c3_prompt_ids_1", "input_ids", "c3_prompt_ids_2", "input_ids_2",
+                    "c3_negative_ids_1", "negative_input_ids", "c3_negative_ids_2", "negative_input_ids_2");
             Path out = tmp.resolve("out.safetensors");
             int rc = new CommandLine(new ForwardCommand()).execute("encode-prompt", "--model", DIR.toString(), "--inputs",
                     in.toString(), "--output", out.toString(), "--clip-skip", "1", "--time-ids", "1024,1024,0,0,1024,1024");
@@ -98,11 +93,7 @@ class ClipCommandsTest {
                 assertSame(o, "add_time_ids", g, "add_time_ids_1024");
             }
 
-            Path in0 = tmp.resolve("in0.safetensors");
-            SafeTensorsWriter w0 = new SafeTensorsWriter();
-            copyIds(g, "c0_prompt_ids_1", w0, "input_ids");
-            copyIds(g, "c0_prompt_ids_2", w0, "input_ids_2");
-            w0.write(in0);
+            Path in0 = writeIds(tmp.resolve("in0.safetensors"), g, "c0_prompt_ids_1", "input_ids", "c0_prompt_ids_2", "input_ids_2");
             EncodePromptCommand.run(DIR, null, in0, out, SdxlPromptEncoder.Options.DEFAULT, null, null);
             try (SafeTensorsFile o = SafeTensorsFile.open(out)) {
                 for (String n : new String[] {"prompt_embeds", "pooled_prompt_embeds", "negative_prompt_embeds",
