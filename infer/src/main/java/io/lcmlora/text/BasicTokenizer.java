@@ -97,11 +97,23 @@ final class BasicTokenizer {
             } else if (cp == 0x3A3) {
                 sb.append(isFinalSigma(word, i) ? '\u03C2' : '\u03C3');
             } else {
-                sb.appendCodePoint(Character.toLowerCase(cp));
+                sb.appendCodePoint(lowerUnicode14(cp));
             }
             i += Character.charCount(cp);
         }
         return sb.toString();
+    }
+
+    /** The simple lower-case mapping of Unicode 14: the JDK's, plus the 40 capitals Unicode 14 added (Java 17
+     *  knows Unicode 13). */
+    private static int lowerUnicode14(int cp) {
+        return switch (cp) {
+            case 0x2C2F -> 0x2C5F;
+            case 0xA7C0, 0xA7D0, 0xA7D6, 0xA7D8 -> cp + 1;
+            default -> cp >= 0x10570 && cp <= 0x10595 && UnicodeCategories.category(cp).equals("Lu")
+                    ? cp + 0x27 // Vithkuqi
+                    : Character.toLowerCase(cp);
+        };
     }
 
     private static boolean isFinalSigma(String s, int at) {
@@ -127,8 +139,11 @@ final class BasicTokenizer {
         return true;
     }
 
-    /** Unicode's Cased: Lowercase, Uppercase (both with their Other_ additions) or Lt. */
+    /** Unicode's Cased: Lu, Ll, Lt (Unicode 14 table) or the JDK's Other_Lowercase/Other_Uppercase. */
     private static boolean isCased(int cp) {
-        return Character.isLowerCase(cp) || Character.isUpperCase(cp) || Character.isTitleCase(cp);
+        return switch (UnicodeCategories.category(cp)) {
+            case "Lu", "Ll", "Lt" -> true;
+            default -> Character.isLowerCase(cp) || Character.isUpperCase(cp);
+        };
     }
 }

@@ -175,6 +175,11 @@ class ClipTokenizerTest {
         assertEquals("\u03b1\u03c3'\u03b2", BasicTokenizer.pythonLower("\u0391\u03a3'\u0392"));
         assertEquals("\u03b1\u03c2-\u03b2", BasicTokenizer.pythonLower("\u0391\u03a3-\u0392"));
         assertEquals("i\u0307stanbul", BasicTokenizer.pythonLower("\u0130STANBUL"));
+        // Unicode 14 capitals (unknown to Java 17) lower-case as in Python 3.11
+        assertEquals("\u2c5f\ud801\udd97", BasicTokenizer.pythonLower("\u2c2f\ud801\udd70"));
+        // regex module under IGNORECASE (checked with regex 2026.5.9): U+0345 matches no alternative, long s
+        // folds to s in the contraction 's
+        assertEquals(List.of("ab", "cd", "'\u017f", "x"), ClipTokenizer.pieces("ab\u0345cd '\u017fx"));
         // the curly apostrophe is an ordinary symbol; the ASCII one starts a contraction
         assertEquals(List.of("don", "'t"), ClipTokenizer.pieces("don't"));
         assertEquals(List.of("don", "\u2019", "t"), ClipTokenizer.pieces("don\u2019t"));
