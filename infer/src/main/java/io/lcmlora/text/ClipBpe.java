@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -79,37 +80,72 @@ final class ClipBpe {
         return r;
     }
 
+    /**
+     * The merge loop of {@code CLIPTokenizer.bpe} in O(n log n): Python re-scans the word for the lowest-ranked
+     * pair and merges all its occurrences left to right; here the pairs sit in a heap ordered by (rank,
+     * position) and each rank is done as one round in position order, so the result is the same. Pairs made
+     * during a round join the heap after it, as Python only sees them in its next scan.
+     */
     private String[] merge(String word) {
-        List<String> symbols = new ArrayList<>(word.length());
-        for (int i = 0; i < word.length(); i++) {
-            symbols.add(i == word.length() - 1 ? word.charAt(i) + END_OF_WORD : String.valueOf(word.charAt(i)));
+        int n = word.length();
+        String[] sym = new String[n];
+        int[] prev = new int[n];
+        int[] next = new int[n];
+        for (int i = 0; i < n; i++) {
+            sym[i] = i == n - 1 ? word.charAt(i) + END_OF_WORD : String.valueOf(word.charAt(i));
+            prev[i] = i - 1;
+            next[i] = i + 1 < n ? i + 1 : -1;
         }
-        while (symbols.size() > 1) {
-            int best = Integer.MAX_VALUE;
-            String first = null;
-            String second = null;
-            for (int i = 0; i + 1 < symbols.size(); i++) {
-                Integer rank = ranks.get(symbols.get(i) + ' ' + symbols.get(i + 1));
-                if (rank != null && rank < best) {
-                    best = rank;
-                    first = symbols.get(i);
-                    second = symbols.get(i + 1);
+        PriorityQueue<long[]> heap = new PriorityQueue<>((x, y) -> x[0] != y[0] ? Long.compare(x[0], y[0])
+                : Long.compare(x[1], y[1]));
+        for (int i = 0; i + 1 < n; i++) {
+            offer(heap, sym, next, i);
+        }
+        List<Integer> touched = new ArrayList<>();
+        while (!heap.isEmpty()) {
+            long rank = heap.peek()[0];
+            touched.clear();
+            while (!heap.isEmpty() && heap.peek()[0] == rank) {
+                int i = (int) heap.poll()[1];
+                int j = sym[i] == null ? -1 : next[i];
+                if (j < 0 || rank(sym[i], sym[j]) != rank) {
+                    continue; // stale: a neighbour was merged away or changed
+                }
+                sym[i] = sym[i] + sym[j];
+                sym[j] = null;
+                next[i] = next[j];
+                if (next[j] >= 0) {
+                    prev[next[j]] = i;
+                }
+                touched.add(i);
+            }
+            for (int i : touched) {
+                if (sym[i] != null) {
+                    if (prev[i] >= 0) {
+                        offer(heap, sym, next, prev[i]);
+                    }
+                    offer(heap, sym, next, i);
                 }
             }
-            if (first == null) {
-                break;
-            }
-            List<String> merged = new ArrayList<>(symbols.size());
-            for (int i = 0; i < symbols.size(); i++) {
-                if (i + 1 < symbols.size() && symbols.get(i).equals(first) && symbols.get(i + 1).equals(second)) {
-                    merged.add(first + second);
-                    i++;
-                } else {
-                    merged.add(symbols.get(i));
-                }
-            }
-            symbols = merged;
         }
-        return symbols.toArray(String[]::new);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i >= 0; i = next[i]) {
+            out.add(sym[i]);
+        }
+        return out.toArray(String[]::new);
+    }
+
+    private long rank(String first, String second) {
+        Integer r = ranks.get(first + ' ' + second);
+        return r == null ? -1 : r;
+    }
+
+    private void offer(PriorityQueue<long[]> heap, String[] sym, int[] next, int i) {
+        if (next[i] >= 0) {
+            long r = rank(sym[i], sym[next[i]]);
+            if (r >= 0) {
+                heap.add(new long[] {r, i});
+            }
+        }
     }
 }

@@ -264,4 +264,71 @@ class ClipTokenizerTest {
         assertEquals(77, t.maxLength());
         assertEquals(id - 1, t.padId());
     }
+
+    /** transformers' {@code CLIPTokenizer.bpe} loop, transcribed: re-scan for the lowest rank, merge all. */
+    static List<String> pythonBpe(String word, java.util.Map<String, Integer> ranks) {
+        List<String> w = new ArrayList<>();
+        for (int i = 0; i < word.length(); i++) {
+            w.add(i == word.length() - 1 ? word.charAt(i) + "</w>" : String.valueOf(word.charAt(i)));
+        }
+        while (w.size() > 1) {
+            String best = null;
+            int bestRank = Integer.MAX_VALUE;
+            for (int i = 0; i + 1 < w.size(); i++) {
+                Integer r = ranks.get(w.get(i) + " " + w.get(i + 1));
+                if (r != null && r < bestRank) {
+                    bestRank = r;
+                    best = w.get(i) + " " + w.get(i + 1);
+                }
+            }
+            if (best == null) {
+                break;
+            }
+            String first = best.substring(0, best.indexOf(' '));
+            String second = best.substring(best.indexOf(' ') + 1);
+            List<String> nw = new ArrayList<>();
+            int i = 0;
+            while (i < w.size()) {
+                int j = w.subList(i, w.size()).indexOf(first);
+                if (j < 0) {
+                    nw.addAll(w.subList(i, w.size()));
+                    break;
+                }
+                nw.addAll(w.subList(i, i + j));
+                i += j;
+                if (i < w.size() - 1 && w.get(i + 1).equals(second)) {
+                    nw.add(first + second);
+                    i += 2;
+                } else {
+                    nw.add(w.get(i));
+                    i += 1;
+                }
+            }
+            w = nw;
+        }
+        return w;
+    }
+
+    @Test
+    void heapMergeEqualsThePythonLoopOnLongWords() throws IOException {
+        java.util.Map<String, Integer> ranks = ClipTokenizer.parseMerges(Files.readString(GOLDEN.resolve("merges.txt")), "merges.txt");
+        java.util.Random rnd = new java.util.Random(7);
+        String[] alphabets = {"ab", "abcdefghijklmnopqrstuvwxyz", "aeinorst", "\u00e9\u00e8a\u732b\ud83d\udc31"};
+        int words = 0;
+        for (String alphabet : alphabets) {
+            for (int k = 0; k < 40; k++) {
+                StringBuilder sb = new StringBuilder();
+                int len = 1 + rnd.nextInt(k < 30 ? 30 : 600);
+                while (sb.length() < len) {
+                    int cp = alphabet.codePointAt(alphabet.offsetByCodePoints(0, rnd.nextInt(alphabet.codePointCount(0, alphabet.length()))));
+                    sb.appendCodePoint(cp);
+                }
+                String piece = sb.toString();
+                List<String> want = pythonBpe(ClipBpe.byteEncode(piece), ranks);
+                assertEquals(want, List.of(new ClipBpe(java.util.Map.of(), ranks, 0).encode(piece).tokens()), piece);
+                words++;
+            }
+        }
+        assertEquals(160, words);
+    }
 }
