@@ -1,13 +1,18 @@
 package io.lcmlora.train.cli;
 
 import io.lcmlora.cli.ForwardCommand;
+import io.lcmlora.cli.TokenizeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code lcm} command line: every subcommand of the toolkit. */
 @Command(name = "lcm", mixinStandardHelpOptions = true, version = "lcm-lora-java 0.1.0",
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
-        subcommands = {ForwardCommand.class, io.lcmlora.cli.BenchCommand.class})
+        subcommands = {
+            ForwardCommand.class,
+            io.lcmlora.cli.BenchCommand.class,
+            io.lcmlora.cli.TokenizeCommand.class,
+        })
 public final class Main implements Runnable {
     @Override
     public void run() {
