@@ -39,7 +39,9 @@ public final class Ops {
             + "  def gelu_tanh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
-            + "    return x.to(like.dtype)\n";
+            + "    return x.to(like.dtype)\n"
+            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, size: Tensor) -> Tensor:\n"
+            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n";
 
     private static PtSymbolBlock module;
     private static NDManager moduleManager;
@@ -151,6 +153,17 @@ public final class Ops {
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         return x.getNDArrayInternal().convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), 1).singletonOrThrow();
+    }
+
+    /**
+     * torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) of NCHW, without
+     * antialiasing (DJL's own interpolation forces antialias for non-nearest modes).
+     */
+    public static NDArray resizeBilinear(NDArray x, int h, int w) {
+        NDArray size = x.getManager().create(new long[] {h, w});
+        NDArray y = call("resize_bilinear", x, size);
+        size.close();
+        return y;
     }
 
     /** Nearest-neighbour 2x upsampling of NCHW. */
