@@ -152,8 +152,14 @@ public final class InceptionV3Fid implements FeatureExtractor {
         }
         // -> [N, 1280, 8, 8] -> [N, 2048, 8, 8] -> [N, 2048]
         x = mixed7c.forward(mixed7b.forward(mixed7a.forward(x)));
-        taps.add(x.mean(new int[] {2, 3}));
+        taps.add(channelMeans(x));
         return taps;
+    }
+
+    /** [N, C, H, W] -> [N, C]: the spatial mean (adaptive average pool to 1x1). */
+    public static NDArray channelMeans(NDArray x) {
+        long[] s = x.getShape().getShape();
+        return x.reshape(s[0], s[1], s[2] * s[3]).mean(new int[] {2});
     }
 
     /** The taps of uint8 images [N, 3, H, W] after this extractor's preprocessing. */
@@ -181,7 +187,7 @@ public final class InceptionV3Fid implements FeatureExtractor {
     public double[][] features(NDArray imagesU8) {
         try (NDScope scope = new NDScope()) {
             NDArray tap = forwardImages(imagesU8, block).get(block);
-            NDArray f = tap.getShape().dimension() == 4 ? tap.mean(new int[] {2, 3}) : tap;
+            NDArray f = tap.getShape().dimension() == 4 ? channelMeans(tap) : tap;
             return FeatureRows.toRows(f);
         }
     }

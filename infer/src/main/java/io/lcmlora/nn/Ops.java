@@ -41,7 +41,12 @@ public final class Ops {
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
             + "    return x.to(like.dtype)\n"
             + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, size: Tensor) -> Tensor:\n"
-            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n";
+            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n"
+            + "  def eigvalsh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return torch.linalg_eigvalsh(x, \"L\")\n"
+            + "  def psd_sqrt(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    w, v = torch.linalg_eigh(x, \"L\")\n"
+            + "    return torch.matmul(v * torch.sqrt(torch.clamp(w, 0.0)), v.t())\n";
 
     private static PtSymbolBlock module;
     private static NDManager moduleManager;
@@ -164,6 +169,16 @@ public final class Ops {
         NDArray y = call("resize_bilinear", x, size);
         size.close();
         return y;
+    }
+
+    /** Eigenvalues (ascending) of a symmetric matrix (LAPACK syevd via torch.linalg.eigvalsh; lower triangle read). */
+    public static NDArray eigvalsh(NDArray symmetric) {
+        return call("eigvalsh", symmetric);
+    }
+
+    /** V diag(sqrt(max(lambda, 0))) V^T of a symmetric matrix: the square root of a PSD matrix. */
+    public static NDArray psdSqrt(NDArray symmetric) {
+        return call("psd_sqrt", symmetric);
     }
 
     /** Nearest-neighbour 2x upsampling of NCHW. */
