@@ -160,6 +160,44 @@ class FrechetDistanceTest {
         }
     }
 
+    @Test
+    void distanceCommandPrintsFidCountsAndWarnings() throws Exception {
+        try (SafeTensorsFile g = SafeTensorsFile.open(GOLDEN.resolve("fid/frechet.safetensors"))) {
+            Path dir = Files.createTempDirectory("fid-distance");
+            Path a = dir.resolve("a.safetensors");
+            Path b = dir.resolve("b.safetensors");
+            Path c = dir.resolve("c.safetensors");
+            stats(g.floats("act1"), 64, 16).save(a);
+            stats(g.floats("act2"), 48, 16).save(b);
+            stats(g.floats("act3_few"), 8, 16).save(c);
+            java.io.StringWriter out = new java.io.StringWriter();
+            picocli.CommandLine cl = new picocli.CommandLine(new io.lcmlora.cli.FidCommand());
+            cl.setOut(new java.io.PrintWriter(out));
+            assertEquals(0, cl.execute("distance", a.toString(), b.toString()));
+            String[] lines = out.toString().split("\\R");
+            System.out.println(out);
+            assertEquals(2.400873588525121, Double.parseDouble(lines[0].substring("fid: ".length())), 1e-12);
+            assertEquals("samples_a: 64", lines[1]);
+            assertEquals("samples_b: 48", lines[2]);
+            assertEquals("dims: 16", lines[3]);
+            assertTrue(java.util.Arrays.stream(lines).noneMatch(l -> l.startsWith("warning")));
+
+            io.lcmlora.eval.FidStats.Report r = io.lcmlora.cli.FidCommand.Distance.run(a, c);
+            assertEquals(g.doubles("fid_1_vs_3")[0], r.fid(), 1e-7);
+            assertEquals(8, r.samplesB());
+            assertEquals(1, r.warnings().size());
+            assertTrue(r.warnings().get(0).contains("set B has 8 samples, fewer than the 16"), r.warnings().get(0));
+
+            FeatureStats other = new FeatureStats(16, "another extractor");
+            other.add(g.floats("act2"), 48);
+            assertTrue(FidStats.compare(FeatureStats.load(a), other).warnings().get(0).contains("different extractors"));
+            for (Path p : new Path[] {a, b, c}) {
+                Files.delete(p);
+            }
+            Files.delete(dir);
+        }
+    }
+
     static double[] flat(double[][] m) {
         double[] f = new double[m.length * m.length];
         for (int i = 0; i < m.length; i++) {
