@@ -90,14 +90,6 @@ class FrechetDistanceTest {
         }
     }
 
-    static double[][] square(double[] flat, int d) {
-        double[][] m = new double[d][d];
-        for (int i = 0; i < d; i++) {
-            System.arraycopy(flat, i * d, m[i], 0, d);
-        }
-        return m;
-    }
-
     @Test
     void offsetMatchesScipyOnTheSingularCase() throws Exception {
         try (SafeTensorsFile g = SafeTensorsFile.open(GOLDEN.resolve("fid/frechet.safetensors"))) {
