@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
             ForwardUnetCommand.class,
             TextEncoderCommand.class,
             EncodePromptCommand.class,
+            ForwardInceptionCommand.class,
         })
 public final class ForwardCommand implements Runnable {
     @Override

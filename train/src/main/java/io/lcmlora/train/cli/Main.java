@@ -1,5 +1,6 @@
 package io.lcmlora.train.cli;
 
+import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
 import io.lcmlora.cli.TokenizeCommand;
 import picocli.CommandLine;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Command;
             ForwardCommand.class,
             io.lcmlora.cli.BenchCommand.class,
             io.lcmlora.cli.TokenizeCommand.class,
+            FidCommand.class,
         })
 public final class Main implements Runnable {
     @Override
