@@ -1,5 +1,6 @@
 package io.lcmlora.lora;
 
+import io.lcmlora.model.unet.UNet2DConditionModel;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -69,6 +70,11 @@ public final class LoraKeyMap {
             copy.put(c, names == null ? Set.of() : Collections.unmodifiableSet(new LinkedHashSet<>(names)));
         }
         return new LoraKeyMap(copy, sgm);
+    }
+
+    /** The key map of a UNet alone: its layers and its SGM layout (text-encoder keys then match nothing). */
+    public static LoraKeyMap of(UNet2DConditionModel unet) {
+        return of(Map.of(LoraComponent.UNET, unet.layers().keySet()), SgmUnetNames.of(unet.config()));
     }
 
     private void addStem(String stem, Stem s) {

@@ -1,5 +1,7 @@
 package io.lcmlora.lora;
 
+import io.lcmlora.model.unet.UNet2DConditionConfig;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -58,6 +60,18 @@ public final class SgmUnetNames {
         }
         this.layersPerBlock = layersPerBlock;
         this.upHasAttentions = upBlockTypes.stream().map(t -> t.contains("CrossAttn")).toList();
+    }
+
+    /** The layout of a UNet config; SGM numbering needs the same layers_per_block on every level. */
+    public static SgmUnetNames of(UNet2DConditionConfig c) {
+        int[] lpb = c.layersPerBlock();
+        for (int l : lpb) {
+            if (l != lpb[0]) {
+                throw new LoraException("UNet config field 'layers_per_block' " + Arrays.toString(lpb)
+                        + ": the SGM layout needs one value for every level");
+            }
+        }
+        return new SgmUnetNames(lpb[0], c.upBlockTypes());
     }
 
     /** The SGM path of a diffusers module path, or null when the path has no SGM counterpart. */
