@@ -1,13 +1,14 @@
 package io.lcmlora.train.cli;
 
 import io.lcmlora.cli.ForwardCommand;
+import io.lcmlora.cli.LoraCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code lcm} command line: every subcommand of the toolkit. */
 @Command(name = "lcm", mixinStandardHelpOptions = true, version = "lcm-lora-java 0.1.0",
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
-        subcommands = {ForwardCommand.class})
+        subcommands = {ForwardCommand.class, LoraCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
