@@ -7,12 +7,15 @@ import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.lora.LoraSummary;
 import io.lcmlora.lora.SgmUnetNames;
+import io.lcmlora.model.clip.CLIPTextModel;
+import io.lcmlora.model.clip.CLIPTextModelWithProjection;
+import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -37,8 +40,8 @@ public final class LoraCommand implements Runnable {
         @Parameters(index = "0", description = "LoRA .safetensors file")
         Path file;
 
-        @Option(names = "--model", description = "unet/ folder or diffusers SDXL folder whose module names resolve the keys "
-                + "(default: the SDXL base architecture)")
+        @Option(names = "--model", description = "unet/ folder or diffusers SDXL folder whose UNet config names the modules "
+                + "(default: the SDXL base architecture; text encoders: SDXL's CLIP ViT-L and bigG)")
         Path model;
 
         @Override
@@ -55,26 +58,18 @@ public final class LoraCommand implements Runnable {
         Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
         try (NDManager m = NDManager.newBaseManager()) {
             names.put(LoraComponent.UNET, List.copyOf(new UNet2DConditionModel(Weights.shapesOnly(m), cfg).layers().keySet()));
+            Weights te = Weights.shapesOnly(m);
+            new CLIPTextModel(te, ClipTextConfig.sdxlTextEncoder());
+            names.put(LoraComponent.TEXT_ENCODER, adaptable(te));
+            Weights te2 = Weights.shapesOnly(m);
+            new CLIPTextModelWithProjection(te2, ClipTextConfig.sdxlTextEncoder2());
+            names.put(LoraComponent.TEXT_ENCODER_2, adaptable(te2));
         }
-        names.put(LoraComponent.TEXT_ENCODER, clipTextModules(SDXL_CLIP_L_LAYERS));
-        names.put(LoraComponent.TEXT_ENCODER_2, clipTextModules(SDXL_CLIP_G_LAYERS));
         return LoraSummary.describe(LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg))));
     }
 
-    /** Encoder layers of SDXL's text_encoder (CLIP ViT-L) and text_encoder_2 (OpenCLIP bigG) configs. */
-    static final int SDXL_CLIP_L_LAYERS = 12;
-    static final int SDXL_CLIP_G_LAYERS = 32;
-
-    /** The Linear modules of a transformers CLIPTextModel with {@code layers} encoder layers. */
-    static List<String> clipTextModules(int layers) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < layers; i++) {
-            String p = "text_model.encoder.layers." + i + ".";
-            for (String leaf : new String[] {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj",
-                    "mlp.fc1", "mlp.fc2"}) {
-                out.add(p + leaf);
-            }
-        }
-        return out;
+    /** The Linear/Conv2d module paths a model registered (the SDXL text encoders' architecture when inspecting). */
+    static List<String> adaptable(Weights vb) {
+        return vb.modules().entrySet().stream().filter(e -> e.getValue() instanceof AdaptableLayer).map(Map.Entry::getKey).toList();
     }
 }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 /** The {@code lcm} command line: every subcommand of the toolkit. */
 @Command(name = "lcm", mixinStandardHelpOptions = true, version = "lcm-lora-java 0.1.0",
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
-        subcommands = {ForwardCommand.class, LoraCommand.class})
+        subcommands = {ForwardCommand.class, LoraCommand.class, io.lcmlora.cli.BenchCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {
