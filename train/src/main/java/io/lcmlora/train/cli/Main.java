@@ -2,7 +2,8 @@ package io.lcmlora.train.cli;
 
 import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
-import io.lcmlora.cli.TokenizeCommand;
+        subcommands = {
+        })
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,6 +15,7 @@ import picocli.CommandLine.Command;
             io.lcmlora.cli.BenchCommand.class,
             io.lcmlora.cli.TokenizeCommand.class,
             FidCommand.class,
+            LoraCommand.class,
         })
 public final class Main implements Runnable {
     @Override
