@@ -1,9 +1,10 @@
 package io.lcmlora.train.cli;
 
+import io.lcmlora.cli.BenchCommand;
 import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
-        subcommands = {
-        })
+import io.lcmlora.cli.LoraCommand;
+import io.lcmlora.cli.TokenizeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,8 +13,8 @@ import picocli.CommandLine.Command;
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
         subcommands = {
             ForwardCommand.class,
-            io.lcmlora.cli.BenchCommand.class,
-            io.lcmlora.cli.TokenizeCommand.class,
+            BenchCommand.class,
+            TokenizeCommand.class,
             FidCommand.class,
             LoraCommand.class,
         })
