@@ -1,4 +1,4 @@
-package io.lcmlora.lora;
+package io.lcmlora.io.sgm;
 
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import java.util.Arrays;
@@ -67,7 +67,7 @@ public final class SgmUnetNames {
         int[] lpb = c.layersPerBlock();
         for (int l : lpb) {
             if (l != lpb[0]) {
-                throw new LoraException("UNet config field 'layers_per_block' " + Arrays.toString(lpb)
+                throw new IllegalArgumentException("UNet config field 'layers_per_block' " + Arrays.toString(lpb)
                         + ": the SGM layout needs one value for every level");
             }
         }
