@@ -112,6 +112,20 @@ public final class SgmUnetNames {
         return null;
     }
 
+    /**
+     * The SGM key of a diffusers parameter key ({@code down_blocks.0.resnets.0.conv1.weight} ->
+     * {@code input_blocks.1.0.in_layers.2.weight}): the module path mapped by {@link #toSgm}, the parameter name kept.
+     * Null when the module has no SGM counterpart.
+     */
+    public String toSgmKey(String key) {
+        int dot = key.lastIndexOf('.');
+        if (dot <= 0) {
+            return null;
+        }
+        String module = toSgm(key.substring(0, dot));
+        return module == null ? null : module + key.substring(dot);
+    }
+
     private static String resnetInner(String rest) {
         if (rest == null) {
             return null;
