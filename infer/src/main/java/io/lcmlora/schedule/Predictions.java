@@ -19,31 +19,36 @@ public final class Predictions {
     private Predictions() {}
 
     public static float[] originalSample(PredictionType type, float[] out, float[] x, float[] alpha, float[] sigma) {
-        int per = check(out, x, alpha, sigma);
-        float[] r = new float[x.length];
-        for (int i = 0; i < r.length; i++) {
-            float a = alpha[i / per];
-            float s = sigma[i / per];
-            r[i] = switch (type) {
-                case EPSILON -> (x[i] - s * out[i]) / a;
-                case SAMPLE -> out[i];
-                case V_PREDICTION -> a * x[i] - s * out[i];
-            };
-        }
-        return r;
+        return apply(out, x, alpha, sigma, switch (type) {
+            case EPSILON -> (o, xi, a, s) -> (xi - s * o) / a;
+            case SAMPLE -> (o, xi, a, s) -> o;
+            case V_PREDICTION -> (o, xi, a, s) -> a * xi - s * o;
+        });
     }
 
     public static float[] noise(PredictionType type, float[] out, float[] x, float[] alpha, float[] sigma) {
-        int per = check(out, x, alpha, sigma);
+        return apply(out, x, alpha, sigma, switch (type) {
+            case EPSILON -> (o, xi, a, s) -> o;
+            case SAMPLE -> (o, xi, a, s) -> (xi - a * o) / s;
+            case V_PREDICTION -> (o, xi, a, s) -> a * o + s * xi;
+        });
+    }
+
+    /** One element of a parameterisation: model output, sample, alpha_t, sigma_t -> value. */
+    @FunctionalInterface
+    private interface Formula {
+        float at(float out, float x, float alpha, float sigma);
+    }
+
+    private static float[] apply(float[] out, float[] x, float[] alpha, float[] sigma, Formula f) {
+        if (out.length != x.length || alpha.length != sigma.length) {
+            throw new IllegalArgumentException("model output has " + out.length + " values, sample " + x.length
+                    + "; " + alpha.length + " alphas, " + sigma.length + " sigmas");
+        }
+        int per = Coefficients.perSample(x.length, alpha.length, "prediction");
         float[] r = new float[x.length];
         for (int i = 0; i < r.length; i++) {
-            float a = alpha[i / per];
-            float s = sigma[i / per];
-            r[i] = switch (type) {
-                case EPSILON -> out[i];
-                case SAMPLE -> (x[i] - a * out[i]) / s;
-                case V_PREDICTION -> a * out[i] + s * x[i];
-            };
+            r[i] = f.at(out[i], x[i], alpha[i / per], sigma[i / per]);
         }
         return r;
     }
@@ -64,13 +69,5 @@ public final class Predictions {
         try (NDArray a = Coefficients.column(x, alpha); NDArray s = Coefficients.column(x, sigma)) {
             return type == PredictionType.SAMPLE ? x.sub(a.mul(out)).div(s) : a.mul(out).add(s.mul(x));
         }
-    }
-
-    private static int check(float[] out, float[] x, float[] alpha, float[] sigma) {
-        if (out.length != x.length || alpha.length != sigma.length) {
-            throw new IllegalArgumentException("model output has " + out.length + " values, sample " + x.length
-                    + "; " + alpha.length + " alphas, " + sigma.length + " sigmas");
-        }
-        return Coefficients.perSample(x.length, alpha.length, "prediction");
     }
 }
