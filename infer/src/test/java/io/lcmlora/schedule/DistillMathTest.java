@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.schedule.SchedulerConfig.PredictionType;
 import java.io.IOException;
@@ -91,6 +93,31 @@ class DistillMathTest {
             float[] x0 = g.floats("pred_x0");
             float[] back = Predictions.noise(PredictionType.SAMPLE, x0, x, a, s);
             assertTrue(Golden.maxAbsDiff(out, back) < 1e-4, "sample -> eps round trip " + Golden.maxAbsDiff(out, back));
+        }
+    }
+
+    /** The student's x0 is differentiated: d sum(x0) / d out = -sigma/alpha per sample, after the coefficients are closed. */
+    @Test
+    void engineX0IsGraphSafe() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            long[] t = {999, 19};
+            float[] a = pick(sdxl.alphaSchedule(), t);
+            float[] s = pick(sdxl.sigmaSchedule(), t);
+            NDArray out = m.randomNormal(new Shape(2, 3, 2, 2));
+            NDArray x = m.randomNormal(new Shape(2, 3, 2, 2));
+            out.setRequiresGradient(true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray x0 = Predictions.originalSample(PredictionType.EPSILON, out, x, a, s);
+                for (int i = 0; i < 3; i++) {
+                    System.gc();
+                }
+                gc.backward(x0.sum());
+            }
+            float[] g = out.getGradient().toFloatArray();
+            for (int i = 0; i < g.length; i++) {
+                int b = i / 12;
+                assertEquals(-s[b] / a[b], g[i], 1e-6 * Math.abs(s[b] / a[b]), "element " + i);
+            }
         }
     }
 
