@@ -95,6 +95,24 @@ class AdamWTest {
     }
 
     @Test
+    void stepFromOwnGradientsUpdatesThenZeroesThem() {
+        try (NDManager nd = NDManager.newBaseManager()) {
+            NDArray w = nd.create(new float[] {1f, -2f});
+            w.setRequiresGradient(true);
+            try (ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                gc.backward(w.mul(nd.create(new float[] {3f, -4f})).sum()); // grad = [3, -4]
+            }
+            try (AdamW opt = new AdamW(Map.of("w", w), B1, B2, EPS, 0.0)) {
+                opt.step(0.1);
+                // First Adam step moves each weight by lr * sign(g) (m/sqrt(v) = g/|g| after bias correction).
+                assertArrayEquals(new float[] {0.9f, -1.9f}, w.toFloatArray(), 1e-6f);
+                assertArrayEquals(new float[] {0f, 0f}, w.getGradient().toFloatArray());
+                assertArrayEquals(new float[] {0.3f, -0.4f}, opt.expAvg("w").toFloatArray(), 1e-7f);
+            }
+        }
+    }
+
+    @Test
     void savedStateResumesBitIdentically(@TempDir Path dir) throws IOException {
         try (NDManager nd = NDManager.newBaseManager()) {
             float[][] runs = new float[2][];
