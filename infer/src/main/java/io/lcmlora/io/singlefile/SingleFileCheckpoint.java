@@ -180,15 +180,17 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     }
 
     /**
-     * The first of {@link SingleFileConfigs#PRESETS} whose models fit every component the file holds (shapes read from
-     * the header only); when none fits, the error of the sdxl preset, which names each differing key.
+     * The first of {@link SingleFileConfigs#PRESETS} whose models fit the {@code needed} components (all the file holds
+     * when none are named), judged from the header shapes; when none fits, the error of the sdxl preset, which names
+     * each differing key.
      */
-    public SingleFileConfigs configs() {
+    public SingleFileConfigs configs(Component... needed) {
+        Set<Component> check = needed.length == 0 ? components() : Set.of(needed);
         SingleFileException first = null;
         for (String name : SingleFileConfigs.PRESETS) {
             SingleFileConfigs cfg = SingleFileConfigs.preset(name);
             try {
-                for (Component c : components()) {
+                for (Component c : check) {
                     if (c == Component.VAE) {
                         continue;
                     }
@@ -200,6 +202,14 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             }
         }
         throw first;
+    }
+
+    /** Opens {@code file}, loads its UNet with {@code configs} (null: the preset that fits) and closes the file. */
+    public static UNet2DConditionModel loadUnet(Path file, SingleFileConfigs configs, NDManager manager, DataType dtype)
+            throws IOException {
+        try (SingleFileCheckpoint c = open(file)) {
+            return c.unet(configs != null ? configs : c.configs(Component.UNET), manager, dtype);
+        }
     }
 
     /** The UNet with {@code configs.unet()}, floating weights as {@code dtype}. */
