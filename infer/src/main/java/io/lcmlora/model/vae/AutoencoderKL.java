@@ -211,6 +211,12 @@ public final class AutoencoderKL {
         if (step <= 0 || limit <= 0) {
             throw new IllegalArgumentException("tile of " + inTile + " with overlap " + overlap + " is too small to tile");
         }
+        // diffusers does not check this: otherwise the crops do not add up to the output size
+        if ((long) step * outTile != (long) limit * inTile) {
+            throw new IllegalArgumentException("tiles of " + inTile + " -> " + outTile + " with overlap " + overlap
+                    + " do not tile evenly (step " + step + ", crop " + limit + "); with overlap 0.25 use a pixel tile size"
+                    + " that is a multiple of 4 * 2^(blocks-1)");
+        }
         long height = x.getShape().get(2);
         long width = x.getShape().get(3);
         int rows = (int) ((height + step - 1) / step);
