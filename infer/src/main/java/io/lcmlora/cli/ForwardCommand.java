@@ -5,7 +5,14 @@ import picocli.CommandLine.Command;
 /** {@code lcm forward <component>}: runs one component on tensors from a safetensors file. */
 @Command(name = "forward", mixinStandardHelpOptions = true,
         description = "Run one model component on inputs from a safetensors file and write its outputs.",
-        subcommands = {VaeEncodeCommand.class, VaeDecodeCommand.class})
+        subcommands = {
+            ForwardUnetCommand.class,
+            TextEncoderCommand.class,
+            EncodePromptCommand.class,
+            ForwardInceptionCommand.class,
+            VaeEncodeCommand.class,
+            VaeDecodeCommand.class,
+        })
 public final class ForwardCommand implements Runnable {
     @Override
     public void run() {

@@ -1,6 +1,7 @@
 package io.lcmlora.nn;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -52,12 +53,21 @@ public final class Conv2d extends AdaptableLayer {
 
     @Override
     protected NDArray base(NDArray x) {
+        return convolve(x, weight, bias, stride, padding);
+    }
+
+    /**
+     * torch conv2d (square stride/padding, bias may be null) with the CPU workaround of this class: fewer than 16
+     * output channels are zero-padded to 16 and sliced back. LoRA's A conv (r output channels) uses it too.
+     */
+    public static NDArray convolve(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        Shape ws = weight.getShape();
+        long out = ws.get(0);
         if (out < MIN_CPU_OUT && "cpu".equals(x.getDevice().getDeviceType())) {
-            long extra = MIN_CPU_OUT - out;
-            NDArray w = NDArrays.concat(new ai.djl.ndarray.NDList(weight,
-                    weight.getManager().zeros(new Shape(extra, in, kernel, kernel), weight.getDataType())), 0);
-            NDArray b = NDArrays.concat(new ai.djl.ndarray.NDList(bias,
-                    bias.getManager().zeros(new Shape(extra), bias.getDataType())), 0);
+            NDArray w = NDArrays.concat(new NDList(weight,
+                    weight.getManager().zeros(new Shape(MIN_CPU_OUT - out, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType())), 0);
+            NDArray b = bias == null ? null : NDArrays.concat(new NDList(bias,
+                    bias.getManager().zeros(new Shape(MIN_CPU_OUT - out), bias.getDataType())), 0);
             return Ops.conv2d(x, w, b, stride, padding).get(new NDIndex(":, 0:" + out));
         }
         return Ops.conv2d(x, weight, bias, stride, padding);

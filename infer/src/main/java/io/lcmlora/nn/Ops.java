@@ -39,7 +39,14 @@ public final class Ops {
             + "  def gelu_tanh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
-            + "    return x.to(like.dtype)\n";
+            + "    return x.to(like.dtype)\n"
+            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, size: Tensor) -> Tensor:\n"
+            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n"
+            + "  def eigvalsh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    return torch.linalg_eigvalsh(x, \"L\")\n"
+            + "  def psd_sqrt(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
+            + "    w, v = torch.linalg_eigh(x, \"L\")\n"
+            + "    return torch.matmul(v * torch.sqrt(torch.clamp(w, 0.0)), v.t())\n";
 
     private static PtSymbolBlock module;
     private static NDManager moduleManager;
@@ -155,6 +162,27 @@ public final class Ops {
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         return x.getNDArrayInternal().convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), 1).singletonOrThrow();
+    }
+
+    /**
+     * torch.nn.functional.interpolate(x, size=(h, w), mode="bilinear", align_corners=False) of NCHW, without
+     * antialiasing (DJL's own interpolation forces antialias for non-nearest modes).
+     */
+    public static NDArray resizeBilinear(NDArray x, int h, int w) {
+        NDArray size = x.getManager().create(new long[] {h, w});
+        NDArray y = call("resize_bilinear", x, size);
+        size.close();
+        return y;
+    }
+
+    /** Eigenvalues (ascending) of a symmetric matrix (LAPACK syevd via torch.linalg.eigvalsh; lower triangle read). */
+    public static NDArray eigvalsh(NDArray symmetric) {
+        return call("eigvalsh", symmetric);
+    }
+
+    /** V diag(sqrt(max(lambda, 0))) V^T of a symmetric matrix: the square root of a PSD matrix. */
+    public static NDArray psdSqrt(NDArray symmetric) {
+        return call("psd_sqrt", symmetric);
     }
 
     /** Nearest-neighbour 2x upsampling of NCHW. */

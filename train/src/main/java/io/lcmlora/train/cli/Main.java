@@ -1,27 +1,43 @@
 package io.lcmlora.train.cli;
 
+import io.lcmlora.cli.BenchCommand;
+import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
+import io.lcmlora.cli.LoraCommand;
+import io.lcmlora.cli.TokenizeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code lcm} command line: every subcommand of the toolkit. */
 @Command(name = "lcm", mixinStandardHelpOptions = true, version = "lcm-lora-java 0.1.0",
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
-        subcommands = {ForwardCommand.class})
+        subcommands = {
+            ForwardCommand.class,
+            BenchCommand.class,
+            TokenizeCommand.class,
+            FidCommand.class,
+            LoraCommand.class,
+        })
 public final class Main implements Runnable {
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);
     }
 
-    public static void main(String[] args) {
-        int code = new CommandLine(new Main()).setExecutionExceptionHandler((ex, cl, parsed) -> {
+    /** The full command line with its error handler (tests run commands through it too). */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
+        return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (System.getenv("LCM_DEBUG") != null) {
                 ex.printStackTrace(cl.getErr());
             }
             return 1;
-        }).execute(args);
-        System.exit(code);
+        });
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
     }
 }

@@ -1,0 +1,58 @@
+package io.lcmlora.cli;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.lcmlora.io.ComponentPath;
+import io.lcmlora.io.SafeTensorsFile;
+import io.lcmlora.io.SafeTensorsWriter;
+import io.lcmlora.model.unet.UNet2DConditionModel;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lcm forward unet}: runs the UNet on tensors named after diffusers' forward arguments ({@code sample},
+ * {@code timestep} int64 0-dim or [B], {@code encoder_hidden_states}, {@code text_embeds}, {@code time_ids},
+ * optional {@code timestep_cond}) and writes {@code sample}.
+ */
+@Command(name = "unet", mixinStandardHelpOptions = true, description = "Run the UNet on inputs from a safetensors file.")
+public final class ForwardUnetCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "unet/ folder or diffusers SDXL folder")
+    Path model;
+
+    @Option(names = "--inputs", required = true, description = "safetensors with sample, timestep, encoder_hidden_states, text_embeds, time_ids")
+    Path inputs;
+
+    @Option(names = "--output", required = true, description = "safetensors file to write (tensor 'sample')")
+    Path output;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 or fp16 (fp16 on GPU)")
+    String dtype;
+
+    @Override
+    public Integer call() throws Exception {
+        run(model, inputs, output, Precision.parse(dtype));
+        return 0;
+    }
+
+    /** The command's work, callable from tests. */
+    public static void run(Path model, Path inputs, Path output, DataType dtype) throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile in = SafeTensorsFile.open(inputs)) {
+            UNet2DConditionModel unet = UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
+            for (String req : new String[] {"sample", "timestep", "encoder_hidden_states"}) {
+                if (!in.contains(req)) {
+                    throw new IllegalArgumentException(inputs + ": missing input tensor '" + req + "'");
+                }
+            }
+            long[] t = in.info("timestep").dtype().isFloating() ? null : in.longs("timestep");
+            double[] ts = t != null ? java.util.Arrays.stream(t).asDoubleStream().toArray() : in.doubles("timestep");
+            NDArray out = unet.forward(new UNet2DConditionModel.Inputs(in.load("sample", m), ts, in.load("encoder_hidden_states", m),
+                    in.contains("text_embeds") ? in.load("text_embeds", m) : null,
+                    in.contains("time_ids") ? in.load("time_ids", m) : null,
+                    in.contains("timestep_cond") ? in.load("timestep_cond", m) : null));
+            new SafeTensorsWriter().metadata("producer", "lcm forward unet").add("sample", out.toType(DataType.FLOAT32, false)).write(output);
+        }
+    }
+}

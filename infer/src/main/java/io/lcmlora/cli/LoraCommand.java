@@ -1,0 +1,75 @@
+package io.lcmlora.cli;
+
+import ai.djl.ndarray.NDManager;
+import io.lcmlora.io.ComponentPath;
+import io.lcmlora.lora.LoraComponent;
+import io.lcmlora.lora.LoraFile;
+import io.lcmlora.lora.LoraKeyMap;
+import io.lcmlora.lora.LoraSummary;
+import io.lcmlora.lora.SgmUnetNames;
+import io.lcmlora.model.clip.CLIPTextModel;
+import io.lcmlora.model.clip.CLIPTextModelWithProjection;
+import io.lcmlora.model.clip.ClipTextConfig;
+import io.lcmlora.model.unet.UNet2DConditionConfig;
+import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.Weights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code lcm lora <subcommand>}: LoRA file tools. */
+@Command(name = "lora", mixinStandardHelpOptions = true, description = "LoRA file tools.",
+        subcommands = {LoraCommand.Inspect.class})
+public final class LoraCommand implements Runnable {
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "name a subcommand, e.g. 'lora inspect FILE'");
+    }
+
+    /** {@code lcm lora inspect FILE}: format, ranks, alphas, targets per type, parameter count, metadata. */
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = "Show a LoRA file's format, rank(s), alpha(s), target modules per type, parameter count and metadata.")
+    public static final class Inspect implements Callable<Integer> {
+        @Parameters(index = "0", description = "LoRA .safetensors file")
+        Path file;
+
+        @Option(names = "--model", description = "unet/ folder or diffusers SDXL folder whose UNet config names the modules "
+                + "(default: the SDXL base architecture; text encoders: SDXL's CLIP ViT-L and bigG)")
+        Path model;
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.print(inspect(file, model));
+            return 0;
+        }
+    }
+
+    /** The inspect command's work, callable from tests: the summary text. */
+    public static String inspect(Path file, Path model) throws IOException {
+        UNet2DConditionConfig cfg = model == null ? UNet2DConditionConfig.sdxl()
+                : UNet2DConditionConfig.read(ComponentPath.resolve(model, "unet").resolve("config.json"));
+        Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
+        try (NDManager m = NDManager.newBaseManager()) {
+            names.put(LoraComponent.UNET, List.copyOf(new UNet2DConditionModel(Weights.shapesOnly(m), cfg).layers().keySet()));
+            Weights te = Weights.shapesOnly(m);
+            new CLIPTextModel(te, ClipTextConfig.sdxlTextEncoder());
+            names.put(LoraComponent.TEXT_ENCODER, adaptable(te));
+            Weights te2 = Weights.shapesOnly(m);
+            new CLIPTextModelWithProjection(te2, ClipTextConfig.sdxlTextEncoder2());
+            names.put(LoraComponent.TEXT_ENCODER_2, adaptable(te2));
+        }
+        return LoraSummary.describe(LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg))));
+    }
+
+    /** The Linear/Conv2d module paths a model registered (the SDXL text encoders' architecture when inspecting). */
+    static List<String> adaptable(Weights vb) {
+        return vb.modules().entrySet().stream().filter(e -> e.getValue() instanceof AdaptableLayer).map(Map.Entry::getKey).toList();
+    }
+}

@@ -1,0 +1,69 @@
+package io.lcmlora.lora;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/** The human-readable summary of a LoRA file ({@code lcm lora inspect}). */
+public final class LoraSummary {
+    private LoraSummary() {}
+
+    /** Longest metadata value shown in full. */
+    static final int MAX_VALUE = 200;
+
+    public static String describe(LoraFile f) {
+        StringBuilder s = new StringBuilder();
+        List<LoraFile.Module> ms = f.modules();
+        s.append("file: ").append(f.path()).append('\n');
+        s.append("format: ").append(f.format()).append(" - ").append(f.format().description()).append('\n');
+        Map<LoraComponent, Long> perComponent = histogram(ms, LoraFile.Module::component);
+        s.append("modules: ").append(ms.size()).append(" (").append(join(perComponent, c -> c.diffusersPrefix())).append(")\n");
+        s.append("rank: ").append(join(new TreeMap<>(histogram(ms, LoraFile.Module::rank)), String::valueOf)).append('\n');
+        Map<String, Long> alphas = new TreeMap<>(histogram(ms, m -> m.alpha() == null ? "none (alpha = rank)" : fmt(m.alpha())));
+        s.append("alpha: ").append(join(alphas, a -> a)).append('\n');
+        s.append("scale alpha/rank: ").append(join(new TreeMap<>(histogram(ms, m -> fmt(m.scale()))), a -> a)).append('\n');
+        s.append("kinds: ").append(ms.stream().filter(LoraFile.Module::conv).count()).append(" conv, ")
+                .append(ms.stream().filter(m -> !m.conv()).count()).append(" linear\n");
+        s.append(String.format("parameters: %,d%n", f.parameterCount()));
+        s.append("targets:\n");
+        for (LoraComponent c : perComponent.keySet()) {
+            Map<String, Long> types = new LinkedHashMap<>();
+            for (String t : LoraTargets.LCM_LORA) {
+                types.put(t, 0L);
+            }
+            ms.stream().filter(m -> m.component() == c)
+                    .forEach(m -> types.merge(LoraTargets.typeOf(m.module(), LoraTargets.LCM_LORA), 1L, Long::sum));
+            types.values().removeIf(n -> n == 0);
+            s.append("  ").append(c.diffusersPrefix()).append(": ").append(join(types, t -> t).replace(" x ", " ")).append('\n');
+        }
+        if (!f.metadata().isEmpty()) {
+            s.append("metadata:\n");
+            new TreeMap<>(f.metadata()).forEach((k, v) -> s.append("  ").append(k).append(": ")
+                    .append(v.length() > MAX_VALUE ? v.substring(0, MAX_VALUE) + "... (" + v.length() + " chars)" : v).append('\n'));
+        }
+        return s.toString();
+    }
+
+    private static <K> Map<K, Long> histogram(List<LoraFile.Module> ms, Function<LoraFile.Module, K> key) {
+        Map<K, Long> out = new LinkedHashMap<>();
+        ms.forEach(m -> out.merge(key.apply(m), 1L, Long::sum));
+        return out;
+    }
+
+    /** "a x 3, b x 5", or just "a (all)" when there is one value. */
+    private static <K> String join(Map<K, Long> h, Function<K, String> name) {
+        if (h.size() == 1) {
+            Map.Entry<K, Long> e = h.entrySet().iterator().next();
+            return name.apply(e.getKey()) + " x " + e.getValue();
+        }
+        StringBuilder s = new StringBuilder();
+        h.forEach((k, n) -> s.append(s.length() == 0 ? "" : ", ").append(name.apply(k)).append(" x ").append(n));
+        return s.toString();
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf((long) v) : String.valueOf(v);
+    }
+}
