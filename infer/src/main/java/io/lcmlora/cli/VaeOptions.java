@@ -2,7 +2,6 @@ package io.lcmlora.cli;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.model.vae.AutoencoderKL;
@@ -13,17 +12,6 @@ import picocli.CommandLine.Option;
 
 /** Options shared by {@code forward vae-encode} and {@code forward vae-decode} (a picocli mixin). */
 public final class VaeOptions {
-    /** Compute precision. */
-    public enum Precision {
-        fp32(DataType.FLOAT32), fp16(DataType.FLOAT16);
-
-        final DataType type;
-
-        Precision(DataType type) {
-            this.type = type;
-        }
-    }
-
     @Option(names = "--model", required = true, paramLabel = "DIR",
             description = "A vae/ folder (config.json + diffusion_pytorch_model.safetensors) or a full SDXL folder (its vae/ is used).")
     public Path model;
@@ -37,7 +25,7 @@ public final class VaeOptions {
     @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|fp16",
             description = "Compute precision (default ${DEFAULT-VALUE}); outputs are written as F32. diffusers pipelines "
                     + "run the SDXL VAE in fp32 (force_upcast).")
-    public Precision dtype = Precision.fp32;
+    public String dtype = "fp32";
 
     @Option(names = "--sliced", description = "Process the batch one image at a time (exact; less memory).")
     public boolean sliced;
@@ -60,7 +48,7 @@ public final class VaeOptions {
     }
 
     AutoencoderKL load(NDManager manager) throws IOException {
-        return AutoencoderKL.load(model, manager, dtype.type);
+        return AutoencoderKL.load(model, manager, Precision.parse(dtype));
     }
 
     AutoencoderKL.Chunking chunking(AutoencoderKL vae) {
@@ -76,12 +64,12 @@ public final class VaeOptions {
             }
             return null;
         }
-        return in.load(name, manager, dtype.type);
+        return in.load(name, manager, Precision.parse(dtype));
     }
 
     /** Writes the outputs as F32, atomically. */
     void write(Map<String, NDArray> outputs, String command) throws IOException {
-        SafeTensorsWriter w = new SafeTensorsWriter().metadata("command", "forward " + command).metadata("dtype", dtype.name());
+        SafeTensorsWriter w = new SafeTensorsWriter().metadata("command", "forward " + command).metadata("dtype", dtype);
         for (Map.Entry<String, NDArray> e : outputs.entrySet()) {
             w.add(e.getKey(), e.getValue(), io.lcmlora.io.DType.F32);
         }

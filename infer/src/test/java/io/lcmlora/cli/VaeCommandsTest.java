@@ -81,7 +81,7 @@ class VaeCommandsTest {
     void decodeInFp16() throws IOException {
         Path out = tmp.resolve("dec16.safetensors");
         VaeOptions o = VaeOptions.of(VAE, decodeIn, out);
-        o.dtype = VaeOptions.Precision.fp16;
+        o.dtype = "fp16";
         assertArrayEquals(new long[] {2, 3, 32, 32}, VaeDecodeCommand.run(o));
         assertTrue(maxAbs(out, "sample", "decode_out") <= 2e-2);
     }

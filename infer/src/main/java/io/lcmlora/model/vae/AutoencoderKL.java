@@ -7,11 +7,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.nn.Conv2d;
+import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +26,7 @@ import java.util.function.UnaryOperator;
  * The latent scaling ({@code scaling_factor}) is the pipeline's job: {@link #decode} takes unscaled latents and
  * {@link #encode} returns unscaled ones.
  *
- * <p>Inference only: intermediates are freed block by block. {@link Chunking} gives diffusers' memory options:
+ * <p>Inference only: encode/decode run without autograd and free their intermediates block by block. {@link Chunking} gives diffusers' memory options:
  * slicing (one batch element at a time; mathematically exact) and tiling (overlapping tiles, blended linearly across
  * the overlap; not exact, because GroupNorm statistics and convolution borders are per tile).
  */
@@ -95,20 +96,6 @@ public final class AutoencoderKL {
     }
 
     /**
-     * The VAE folder of {@code model}: the folder itself when it has a {@code config.json} (a vae/ component), else
-     * its {@code vae/} subfolder (a full SDXL pipeline folder).
-     */
-    public static Path componentDir(Path model) throws IOException {
-        if (Files.isRegularFile(model.resolve("config.json"))) {
-            return model;
-        }
-        if (Files.isRegularFile(model.resolve("vae").resolve("config.json"))) {
-            return model.resolve("vae");
-        }
-        throw new IOException(model + ": not a VAE folder (no config.json) nor a pipeline folder (no vae/config.json)");
-    }
-
-    /**
      * Loads a diffusers VAE folder (or a pipeline folder's vae/): config.json and the safetensors weights, floating
      * tensors as {@code dtype} (the {@code .fp16} weight variant is preferred for FLOAT16). Every file tensor must be a
      * parameter and every parameter must be in the file with its shape.
@@ -117,7 +104,7 @@ public final class AutoencoderKL {
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("VAE dtype must be float32 or float16, got " + dtype);
         }
-        Path dir = componentDir(model);
+        Path dir = ComponentPath.resolve(model, "vae");
         AutoencoderKLConfig cfg = AutoencoderKLConfig.read(dir.resolve("config.json"));
         List<Path> files = ModelWeights.files(dir, dtype == DataType.FLOAT16 ? "fp16" : null);
         Map<String, NDArray> tensors = ModelWeights.load(files, manager, dtype);
@@ -140,15 +127,17 @@ public final class AutoencoderKL {
     public DiagonalGaussianDistribution encode(NDArray image, Chunking ch) {
         checkInput(image, config.inChannels(), "image");
         Shape s = image.getShape();
-        NDArray moments;
-        if (ch.tiled() && (s.get(2) > ch.tileSampleSize() || s.get(3) > ch.tileSampleSize())) {
-            moments = tiled(image, ch.tileSampleSize(), latentTile(ch.tileSampleSize()), ch.tileOverlap(), this::moments);
-        } else if (ch.sliced() && s.get(0) > 1) {
-            moments = perSample(image, this::moments);
-        } else {
-            moments = moments(image);
+        try (NoGrad ng = NoGrad.open()) {
+            NDArray moments;
+            if (ch.tiled() && (s.get(2) > ch.tileSampleSize() || s.get(3) > ch.tileSampleSize())) {
+                moments = tiled(image, ch.tileSampleSize(), latentTile(ch.tileSampleSize()), ch.tileOverlap(), this::moments);
+            } else if (ch.sliced() && s.get(0) > 1) {
+                moments = perSample(image, this::moments);
+            } else {
+                moments = moments(image);
+            }
+            return DiagonalGaussianDistribution.fromMoments(moments);
         }
-        return DiagonalGaussianDistribution.fromMoments(moments);
     }
 
     public NDArray decode(NDArray latents) {
@@ -158,10 +147,12 @@ public final class AutoencoderKL {
     /** latents [B, latent, h, w] (unscaled: already divided by scaling_factor) -> image [B, out, h*f, w*f], not clamped. */
     public NDArray decode(NDArray latents, Chunking ch) {
         checkInput(latents, config.latentChannels(), "latents");
-        if (ch.sliced() && latents.getShape().get(0) > 1) {
-            return perSample(latents, z -> decodeOne(z, ch));
+        try (NoGrad ng = NoGrad.open()) {
+            if (ch.sliced() && latents.getShape().get(0) > 1) {
+                return perSample(latents, z -> decodeOne(z, ch));
+            }
+            return decodeOne(latents, ch);
         }
-        return decodeOne(latents, ch);
     }
 
     /** diffusers' {@code _decode}: tiled when the latents exceed one latent tile. */
@@ -213,9 +204,9 @@ public final class AutoencoderKL {
         }
         // diffusers does not check this: otherwise the crops do not add up to the output size
         if ((long) step * outTile != (long) limit * inTile) {
-            throw new IllegalArgumentException("tiles of " + inTile + " -> " + outTile + " with overlap " + overlap
-                    + " do not tile evenly (step " + step + ", crop " + limit + "); with overlap 0.25 use a pixel tile size"
-                    + " that is a multiple of 4 * 2^(blocks-1)");
+            throw new IllegalArgumentException("input tiles of " + inTile + " (output tiles of " + outTile + ") with overlap "
+                    + overlap + " do not tile evenly: they start every " + step + " but are cropped to " + limit
+                    + "; with overlap 0.25 use a pixel tile size that is a multiple of 4 * 2^(blocks-1)");
         }
         long height = x.getShape().get(2);
         long width = x.getShape().get(3);

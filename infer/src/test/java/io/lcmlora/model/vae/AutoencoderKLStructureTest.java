@@ -92,10 +92,11 @@ class AutoencoderKLStructureTest {
             Files.copy(DIR.resolve(f), vae.resolve(f));
         }
         Files.writeString(tmp.resolve("model_index.json"), "{}");
-        assertEquals(vae, AutoencoderKL.componentDir(tmp));
-        assertEquals(DIR, AutoencoderKL.componentDir(DIR));
-        IOException e = assertThrows(IOException.class, () -> AutoencoderKL.componentDir(vae.resolve("nothing")));
-        assertTrue(e.getMessage().contains("vae/config.json"), e.getMessage());
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertEquals(AutoencoderKLConfig.tiny(), AutoencoderKL.load(tmp, m, DataType.FLOAT32).config());
+            IOException e = assertThrows(IOException.class, () -> AutoencoderKL.load(vae.resolve("none"), m, DataType.FLOAT32));
+            assertTrue(e.getMessage().contains("vae/config.json"), e.getMessage());
+        }
     }
 
     @Test
