@@ -6,9 +6,12 @@ import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.TensorInfo;
 import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.io.sgm.SgmVaeNames;
+import io.lcmlora.io.singlefile.TensorSource.Transform;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.model.vae.AutoencoderKL;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -191,9 +194,6 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             SingleFileConfigs cfg = SingleFileConfigs.preset(name);
             try {
                 for (Component c : check) {
-                    if (c == Component.VAE) {
-                        continue;
-                    }
                     plan(c, cfg);
                 }
                 return cfg;
@@ -216,6 +216,12 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     public UNet2DConditionModel unet(SingleFileConfigs configs, NDManager manager, DataType dtype) throws IOException {
         var cfg = configs.require(configs.unet(), Component.UNET);
         return build(Component.UNET, configs, vb -> new UNet2DConditionModel(vb, cfg), manager, dtype);
+    }
+
+    /** The VAE with {@code configs.vae()}. */
+    public AutoencoderKL vae(SingleFileConfigs configs, NDManager manager, DataType dtype) throws IOException {
+        var cfg = configs.require(configs.vae(), Component.VAE);
+        return build(Component.VAE, configs, vb -> new AutoencoderKL(vb, cfg), manager, dtype);
     }
 
     /** Text encoder 1 (CLIP ViT-L, {@code CLIPTextModel}) with {@code configs.textEncoder()}. */
@@ -280,7 +286,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             case UNET -> parameterShapes(vb -> new UNet2DConditionModel(vb, configs.require(configs.unet(), c)));
             case TEXT_ENCODER -> parameterShapes(vb -> new CLIPTextModel(vb, configs.require(configs.textEncoder(), c)));
             case TEXT_ENCODER_2 -> parameterShapes(vb -> new CLIPTextModelWithProjection(vb, configs.require(configs.textEncoder2(), c)));
-            case VAE -> throw new SingleFileException("VAE loading is not available yet");
+            case VAE -> parameterShapes(vb -> new AutoencoderKL(vb, configs.require(configs.vae(), c)));
         };
         return plan(c, configs, shapes);
     }
@@ -361,7 +367,14 @@ public final class SingleFileCheckpoint implements AutoCloseable {
             }
             case TEXT_ENCODER -> TensorSource::same;
             case TEXT_ENCODER_2 -> OpenClipNames::source;
-            case VAE -> throw new SingleFileException("VAE loading is not available yet");
+            case VAE -> {
+                SgmVaeNames sgm = new SgmVaeNames(configs.require(configs.vae(), c).blockOutChannels().size());
+                yield key -> {
+                    String k = sgm.toSgmKey(key);
+                    return k == null ? null
+                            : new TensorSource(k, SgmVaeNames.isAttentionProjectionWeight(key) ? Transform.SQUEEZE_1X1 : Transform.SAME);
+                };
+            }
         };
     }
 

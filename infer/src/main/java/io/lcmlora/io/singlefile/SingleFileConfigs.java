@@ -2,6 +2,7 @@ package io.lcmlora.io.singlefile;
 
 import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.model.unet.UNet2DConditionConfig;
+import io.lcmlora.model.vae.AutoencoderKLConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +14,8 @@ import java.util.List;
  *
  * @param source what the configs are, for error messages ("the sdxl preset", "the configs of /models/sdxl")
  */
-public record SingleFileConfigs(String source, UNet2DConditionConfig unet, ClipTextConfig textEncoder,
-        ClipTextConfig textEncoder2) {
+public record SingleFileConfigs(String source, UNet2DConditionConfig unet, AutoencoderKLConfig vae,
+        ClipTextConfig textEncoder, ClipTextConfig textEncoder2) {
     /** Preset names accepted by {@link #preset}, in the order {@link SingleFileCheckpoint#configs} tries them. */
     public static final List<String> PRESETS = List.of("sdxl", "tiny");
 
@@ -26,13 +27,15 @@ public record SingleFileConfigs(String source, UNet2DConditionConfig unet, ClipT
 
     /** SDXL base 1.0: the presets of each model (stabilityai/stable-diffusion-xl-base-1.0 config.json files). */
     public static SingleFileConfigs sdxl() {
-        return new SingleFileConfigs("the sdxl preset", UNet2DConditionConfig.sdxl(), ClipTextConfig.sdxlTextEncoder(),
+        return new SingleFileConfigs("the sdxl preset", UNet2DConditionConfig.sdxl(), AutoencoderKLConfig.sdxl(),
+                ClipTextConfig.sdxlTextEncoder(),
                 ClipTextConfig.sdxlTextEncoder2());
     }
 
-    /** The golden tiny models (testdata/golden: unet/, text_encoders/*) that single_file/model.safetensors holds. */
+    /** The golden tiny models (testdata/golden: unet/, vae/, text_encoders/*) that single_file/model.safetensors holds. */
     public static SingleFileConfigs tiny() {
-        return new SingleFileConfigs("the tiny preset", UNet2DConditionConfig.tiny(), ClipTextConfig.tinyTextEncoder(),
+        return new SingleFileConfigs("the tiny preset", UNet2DConditionConfig.tiny(), AutoencoderKLConfig.tiny(),
+                ClipTextConfig.tinyTextEncoder(),
                 ClipTextConfig.tinyTextEncoder2());
     }
 
@@ -46,21 +49,24 @@ public record SingleFileConfigs(String source, UNet2DConditionConfig unet, ClipT
     }
 
     /**
-     * The configs of a diffusers SDXL folder: {@code unet/config.json}, {@code text_encoder/config.json} and
-     * {@code text_encoder_2/config.json}, each read when present. At least one must be there.
+     * The configs of a diffusers SDXL folder: {@code unet/config.json}, {@code vae/config.json},
+     * {@code text_encoder/config.json} and {@code text_encoder_2/config.json}, each read when present. At least one
+     * must be there.
      */
     public static SingleFileConfigs fromDir(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            throw new IOException(dir + ": not a folder (--config-from takes a diffusers SDXL folder with unet/, "
+            throw new IOException(dir + ": not a folder (--config-from takes a diffusers SDXL folder with unet/, vae/, "
                     + "text_encoder/, text_encoder_2/ config.json files)");
         }
         Path unet = config(dir, Component.UNET);
+        Path vae = config(dir, Component.VAE);
         Path te1 = config(dir, Component.TEXT_ENCODER);
         Path te2 = config(dir, Component.TEXT_ENCODER_2);
-        if (unet == null && te1 == null && te2 == null) {
-            throw new IOException(dir + ": no unet/config.json, text_encoder/config.json or text_encoder_2/config.json");
+        if (unet == null && vae == null && te1 == null && te2 == null) {
+            throw new IOException(dir + ": no unet/, vae/, text_encoder/ or text_encoder_2/ config.json");
         }
         return new SingleFileConfigs("the configs of " + dir, unet == null ? null : UNet2DConditionConfig.read(unet),
+                vae == null ? null : AutoencoderKLConfig.read(vae),
                 te1 == null ? null : ClipTextConfig.read(te1), te2 == null ? null : ClipTextConfig.read(te2));
     }
 

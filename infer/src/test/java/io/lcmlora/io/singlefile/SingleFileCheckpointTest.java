@@ -12,13 +12,17 @@ import io.lcmlora.io.ModelWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.model.clip.ClipTextOutput;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.model.vae.AutoencoderKL;
+import io.lcmlora.model.vae.DiagonalGaussianDistribution;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The golden single file (testdata/golden/single_file) against the golden diffusers folders and outputs. */
 class SingleFileCheckpointTest {
@@ -113,6 +117,51 @@ class SingleFileCheckpointTest {
                     vb -> new io.lcmlora.model.clip.CLIPTextModelWithProjection(vb, tiny.textEncoder2())), m, DataType.FLOAT32),
                     GOLDEN.resolve("text_encoders/text_encoder_2"));
         }
+    }
+
+    @Test
+    void vaeWeightsEqualTheDiffusersFolder() throws IOException {
+        SingleFileConfigs tiny = SingleFileConfigs.tiny();
+        try (NDManager m = manager.newSubManager()) {
+            Map<String, NDArray> w = ckpt.convert(Component.VAE, tiny,
+                    SingleFileCheckpoint.parameterShapes(vb -> new AutoencoderKL(vb, tiny.vae())), m, DataType.FLOAT32);
+            assertBitIdentical(w, GOLDEN.resolve("vae"));
+        }
+    }
+
+    @Test
+    void vaeOutputsMatchGolden() throws IOException {
+        try (NDManager m = manager.newSubManager(); SafeTensorsFile in = SafeTensorsFile.open(GOLDEN.resolve("vae/cases.safetensors"))) {
+            AutoencoderKL vae = ckpt.vae(SingleFileConfigs.tiny(), m, DataType.FLOAT32);
+            DiagonalGaussianDistribution dist = vae.encode(in.load("image", m));
+            assertClose(dist.mean().concat(dist.logvar(), 1), "vae_moments"); // [B, 2C, h, w]
+            assertClose(dist.sample(in.load("sample_eps", m)), "vae_latent_sample");
+            assertClose(vae.decode(in.load("decode_in", m)), "vae_decode_out");
+        }
+    }
+
+    @Test
+    void configsFromADiffusersFolderEqualTheTinyPreset(@TempDir Path dir) throws IOException {
+        Map<String, String> sources = Map.of("unet", "unet", "vae", "vae", "text_encoder", "text_encoders/text_encoder",
+                "text_encoder_2", "text_encoders/text_encoder_2");
+        for (Map.Entry<String, String> e : sources.entrySet()) {
+            Files.createDirectories(dir.resolve(e.getKey()));
+            Files.copy(GOLDEN.resolve(e.getValue()).resolve("config.json"), dir.resolve(e.getKey()).resolve("config.json"));
+        }
+        SingleFileConfigs read = SingleFileConfigs.fromDir(dir);
+        SingleFileConfigs tiny = SingleFileConfigs.tiny();
+        assertEquals(tiny.unet(), read.unet());
+        assertEquals(tiny.vae().blockOutChannels(), read.vae().blockOutChannels());
+        assertEquals(tiny.vae().normNumGroups(), read.vae().normNumGroups());
+        assertEquals(tiny.textEncoder(), read.textEncoder());
+        assertEquals(tiny.textEncoder2(), read.textEncoder2());
+        for (Component c : Component.values()) {
+            ckpt.plan(c, read);
+        }
+        Files.delete(dir.resolve("vae/config.json"));
+        SingleFileConfigs noVae = SingleFileConfigs.fromDir(dir);
+        SingleFileException e = assertThrows(SingleFileException.class, () -> ckpt.plan(Component.VAE, noVae));
+        assertTrue(e.getMessage().contains("no vae/config.json"), e.getMessage());
     }
 
     @Test
