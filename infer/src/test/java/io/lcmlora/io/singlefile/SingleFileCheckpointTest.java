@@ -10,15 +10,19 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.io.SafeTensorsFile;
+import io.lcmlora.model.clip.CLIPTextModel;
+import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextOutput;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.model.vae.AutoencoderKL;
 import io.lcmlora.model.vae.DiagonalGaussianDistribution;
+import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,37 +100,22 @@ class SingleFileCheckpointTest {
         assertEquals(SingleFileConfigs.tiny(), ckpt.configs());
     }
 
-    @Test
-    void unetWeightsEqualTheDiffusersFolder() throws IOException {
-        SingleFileConfigs tiny = SingleFileConfigs.tiny();
+    /** Converts component {@code c} with the tiny configs and compares it with the golden {@code folder}. */
+    static void assertConvertsToFolder(Component c, Function<Weights, ?> model, String folder) throws IOException {
         try (NDManager m = manager.newSubManager()) {
-            Map<String, NDArray> w = ckpt.convert(Component.UNET, tiny,
-                    SingleFileCheckpoint.parameterShapes(vb -> new UNet2DConditionModel(vb, tiny.unet())), m, DataType.FLOAT32);
-            assertBitIdentical(w, GOLDEN.resolve("unet"));
+            assertBitIdentical(ckpt.convert(c, SingleFileConfigs.tiny(), SingleFileCheckpoint.parameterShapes(model), m,
+                    DataType.FLOAT32), GOLDEN.resolve(folder));
         }
     }
 
     @Test
-    void textEncoderWeightsEqualTheTransformersFolders() throws IOException {
+    void everyComponentEqualsItsDiffusersFolderBitForBit() throws IOException {
         SingleFileConfigs tiny = SingleFileConfigs.tiny();
-        try (NDManager m = manager.newSubManager()) {
-            assertBitIdentical(ckpt.convert(Component.TEXT_ENCODER, tiny, SingleFileCheckpoint.parameterShapes(
-                    vb -> new io.lcmlora.model.clip.CLIPTextModel(vb, tiny.textEncoder())), m, DataType.FLOAT32),
-                    GOLDEN.resolve("text_encoders/text_encoder"));
-            assertBitIdentical(ckpt.convert(Component.TEXT_ENCODER_2, tiny, SingleFileCheckpoint.parameterShapes(
-                    vb -> new io.lcmlora.model.clip.CLIPTextModelWithProjection(vb, tiny.textEncoder2())), m, DataType.FLOAT32),
-                    GOLDEN.resolve("text_encoders/text_encoder_2"));
-        }
-    }
-
-    @Test
-    void vaeWeightsEqualTheDiffusersFolder() throws IOException {
-        SingleFileConfigs tiny = SingleFileConfigs.tiny();
-        try (NDManager m = manager.newSubManager()) {
-            Map<String, NDArray> w = ckpt.convert(Component.VAE, tiny,
-                    SingleFileCheckpoint.parameterShapes(vb -> new AutoencoderKL(vb, tiny.vae())), m, DataType.FLOAT32);
-            assertBitIdentical(w, GOLDEN.resolve("vae"));
-        }
+        assertConvertsToFolder(Component.UNET, vb -> new UNet2DConditionModel(vb, tiny.unet()), "unet");
+        assertConvertsToFolder(Component.VAE, vb -> new AutoencoderKL(vb, tiny.vae()), "vae");
+        assertConvertsToFolder(Component.TEXT_ENCODER, vb -> new CLIPTextModel(vb, tiny.textEncoder()), "text_encoders/text_encoder");
+        assertConvertsToFolder(Component.TEXT_ENCODER_2, vb -> new CLIPTextModelWithProjection(vb, tiny.textEncoder2()),
+                "text_encoders/text_encoder_2");
     }
 
     @Test
