@@ -238,31 +238,24 @@ public final class ClassifierTrainer {
         if (sel.isEmpty()) {
             throw new IOException("no '" + split + "' images in the manifests");
         }
-        int size = -1;
-        byte[] pixels = null;
+        List<BufferedImage> images = new ArrayList<>();
+        List<Path> names = new ArrayList<>();
         int[] cat = new int[sel.size()];
         int[] sub = new int[sel.size()];
         for (int k = 0; k < sel.size(); k++) {
             int i = sel.get(k);
-            BufferedImage img = ImageFolder.read(files.get(i));
-            if (size < 0) {
-                size = img.getWidth();
-                pixels = new byte[sel.size() * 3 * size * size];
-            }
-            if (img.getWidth() != size || img.getHeight() != size) {
-                throw new IOException(files.get(i) + ": " + img.getWidth() + "x" + img.getHeight() + ", expected "
-                        + size + "x" + size + " like the other images");
-            }
-            int[] argb = img.getRGB(0, 0, size, size, null, 0, size);
-            int plane = size * size;
-            int base = k * 3 * plane;
-            for (int p = 0; p < plane; p++) {
-                pixels[base + p] = (byte) (argb[p] >>> 16);
-                pixels[base + plane + p] = (byte) (argb[p] >>> 8);
-                pixels[base + 2 * plane + p] = (byte) argb[p];
-            }
+            images.add(ImageFolder.read(files.get(i)));
+            names.add(files.get(i));
             cat[k] = categories.indexOf(rows.get(i).get("category").getAsString());
             sub[k] = subcategories.indexOf(rows.get(i).get("subcategory").getAsString());
+        }
+        int size = images.get(0).getWidth();
+        if (images.get(0).getHeight() != size) {
+            throw new IOException(names.get(0) + ": not square");
+        }
+        byte[] pixels;
+        try (NDManager m = NDManager.newBaseManager()) {
+            pixels = ImageFolder.load(images, names, m).toByteArray(); // [N, 3, S, S]; other sizes are errors
         }
         return new Samples(pixels, size, cat, sub);
     }
