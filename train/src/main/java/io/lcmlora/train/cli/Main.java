@@ -7,6 +7,7 @@ import io.lcmlora.cli.LoraCommand;
 import io.lcmlora.cli.TokenizeCommand;
 import io.lcmlora.train.demo.DataCommand;
 import io.lcmlora.train.demo.DemoCommand;
+import io.lcmlora.train.pretrain.PretrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,6 +22,7 @@ import picocli.CommandLine.Command;
             LoraCommand.class,
             DataCommand.class,
             DemoCommand.class,
+            PretrainCommand.class,
         })
 public final class Main implements Runnable {
     @Override
