@@ -6,8 +6,15 @@ import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
+import io.lcmlora.lora.Adapters;
+import io.lcmlora.lora.LoraComponent;
+import io.lcmlora.lora.LoraFile;
+import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.pipeline.LoraSpec;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,16 +38,28 @@ public final class ForwardUnetCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 or fp16 (fp16 on GPU)")
     String dtype;
 
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "UNet LoRA and weight (default 1); repeatable")
+    List<String> loras = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
-        run(model, inputs, output, Precision.parse(dtype));
+        run(model, inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
         return 0;
     }
 
-    /** The command's work, callable from tests. */
+    /** The command's work without adapters. */
     public static void run(Path model, Path inputs, Path output, DataType dtype) throws Exception {
+        run(model, inputs, output, dtype, List.of());
+    }
+
+    /** The command's work, callable from tests: the UNet with the LoRAs active (unfused). */
+    public static void run(Path model, Path inputs, Path output, DataType dtype, List<LoraSpec> loras) throws Exception {
         try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile in = SafeTensorsFile.open(inputs)) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
+            Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
+            for (LoraSpec l : loras) {
+                adapters.load(LoraFile.load(l.file(), LoraKeyMap.of(unet), m, dtype), l.name(), l.weight());
+            }
             for (String req : new String[] {"sample", "timestep", "encoder_hidden_states"}) {
                 if (!in.contains(req)) {
                     throw new IllegalArgumentException(inputs + ": missing input tensor '" + req + "'");

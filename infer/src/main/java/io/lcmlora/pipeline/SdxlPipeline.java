@@ -184,20 +184,10 @@ public final class SdxlPipeline implements AutoCloseable {
         Device unetDevice = model.placement().unet().device();
 
         try (NDManager m = NDManager.newBaseManager(unetDevice)) {
-            // 1. prompt embeddings on the text encoders' device, then to the UNet's
-            NDArray context;
-            NDArray textEmbeds;
-            try (NDManager tm = NDManager.newBaseManager(model.placement().textEncoders().device())) {
-                SdxlPromptEncoder.Prompts prompts = new SdxlPromptEncoder.Prompts(List.of(r.prompt()), null,
-                        cfg && r.negativePrompt() != null ? List.of(r.negativePrompt()) : null, null);
-                SdxlPromptEmbeds e = model.promptEncoder().encode(tm, model.tokenizer()::encode, model.tokenizer2()::encode,
-                        prompts, new SdxlPromptEncoder.Options(cfg, null, n));
-                context = cfg ? NDArrays.concat(new NDList(e.negativePromptEmbeds(), e.promptEmbeds())) : e.promptEmbeds();
-                textEmbeds = cfg ? NDArrays.concat(new NDList(e.negativePooledPromptEmbeds(), e.pooledPromptEmbeds()))
-                        : e.pooledPromptEmbeds();
-                context = onto(context, m);
-                textEmbeds = onto(textEmbeds, m);
-            }
+            // 1. prompt embeddings: [uncond; cond] when g > 1
+            NDArray[] embeds = encodePrompt(m, r, n);
+            NDArray context = embeds[0];
+            NDArray textEmbeds = embeds[1];
             int rows = cfg ? 2 * n : n;
             NDArray timeIds = SdxlTimeIds.forImage(height, width).toArray(m, rows);
             NDArray timestepCond = guidanceCondition(m, unet.config(), r.guidanceScale(), rows);
@@ -244,6 +234,21 @@ public final class SdxlPipeline implements AutoCloseable {
                 out.add(new GeneratedImage(img, seeds[k], k, parameters(r, seeds[k], width, height, ts)));
             }
             return out;
+        }
+    }
+
+    /** [context, pooled] on {@code m} (the UNet's device), encoded on the text encoders' device. */
+    private NDArray[] encodePrompt(NDManager m, GenerationRequest r, int n) {
+        boolean cfg = r.classifierFreeGuidance();
+        try (NDManager tm = NDManager.newBaseManager(model.placement().textEncoders().device())) {
+            SdxlPromptEncoder.Prompts prompts = new SdxlPromptEncoder.Prompts(List.of(r.prompt()), null,
+                    cfg && r.negativePrompt() != null ? List.of(r.negativePrompt()) : null, null);
+            SdxlPromptEmbeds e = model.promptEncoder().encode(tm, model.tokenizer()::encode, model.tokenizer2()::encode,
+                    prompts, new SdxlPromptEncoder.Options(cfg, null, n));
+            NDArray context = cfg ? NDArrays.concat(new NDList(e.negativePromptEmbeds(), e.promptEmbeds())) : e.promptEmbeds();
+            NDArray pooled = cfg ? NDArrays.concat(new NDList(e.negativePooledPromptEmbeds(), e.pooledPromptEmbeds()))
+                    : e.pooledPromptEmbeds();
+            return new NDArray[] {onto(context, m), onto(pooled, m)};
         }
     }
 
