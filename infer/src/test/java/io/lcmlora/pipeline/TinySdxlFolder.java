@@ -1,24 +1,16 @@
 package io.lcmlora.pipeline;
 
-import com.google.gson.JsonObject;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.stream.Stream;
 
 /**
  * A diffusers SDXL folder assembled from the golden tiny components: unet/, vae/, text_encoder/, text_encoder_2/
- * (vocab 1000), SDXL's scheduler config, and tokenizers whose ids fit the tiny vocabulary.
- *
- * <p>The tokenizers: the real CLIP vocabulary has 49408 ids, past the tiny encoders' 1000, so the folder gets a
- * byte-level BPE vocabulary with no merges: the 256 byte symbols (ids 0-255, GPT-2 {@code bytes_to_unicode}
- * order, so {@code !} is 0 as in CLIP), the same with {@code </w>} (256-511), {@code <|startoftext|>} = 998 and
- * {@code <|endoftext|>} = 999 (the golden text cases' BOS/EOS framing: EOS is the largest id, which the pooling rule
- * needs). Every word tokenizes to one id per byte. The configs are the golden SDXL tokenizer configs.
+ * (vocab 1000), SDXL's scheduler config, and testdata/tiny-tokenizer (the real CLIP vocabulary cut to the first 998
+ * entries and its merges prefix, BOS 998 / EOS 999: ids that fit the tiny encoders; the real SDXL tokenizer's ids
+ * go up to 49407).
  */
 public final class TinySdxlFolder {
     static final Path GOLDEN = Path.of(System.getProperty("golden.dir"));
@@ -48,10 +40,9 @@ public final class TinySdxlFolder {
         copyDir(GOLDEN.resolve("vae"), root.resolve("vae"));
         copyDir(GOLDEN.resolve("text_encoders/text_encoder"), root.resolve("text_encoder"));
         copyDir(GOLDEN.resolve("text_encoders/text_encoder_2"), root.resolve("text_encoder_2"));
-        Path tok = GOLDEN.resolve("tokenizer");
-        writeTokenizer(root.resolve("tokenizer"), tok.resolve("tokenizer_config.json"), tok.resolve("special_tokens_map.json"));
-        writeTokenizer(root.resolve("tokenizer_2"), tok.resolve("tokenizer_2/tokenizer_config.json"),
-                tok.resolve("tokenizer_2/special_tokens_map.json"));
+        Path tok = GOLDEN.resolveSibling("tiny-tokenizer");
+        copyDir(tok.resolve("tokenizer"), root.resolve("tokenizer"));
+        copyDir(tok.resolve("tokenizer_2"), root.resolve("tokenizer_2"));
         Files.createDirectories(root.resolve("scheduler"));
         Files.writeString(root.resolve("scheduler/scheduler_config.json"), SDXL_SCHEDULER);
         Files.writeString(root.resolve("model_index.json"), MODEL_INDEX);
@@ -67,48 +58,5 @@ public final class TinySdxlFolder {
                 }
             }
         }
-    }
-
-    private static void writeTokenizer(Path dir, Path config, Path special) throws IOException {
-        Files.createDirectories(dir);
-        JsonObject vocab = new JsonObject();
-        List<String> symbols = byteSymbols();
-        for (int i = 0; i < 256; i++) {
-            vocab.addProperty(symbols.get(i), i);
-        }
-        for (int i = 0; i < 256; i++) {
-            vocab.addProperty(symbols.get(i) + "</w>", 256 + i);
-        }
-        vocab.addProperty("<|startoftext|>", 998);
-        vocab.addProperty("<|endoftext|>", 999);
-        Files.writeString(dir.resolve("vocab.json"), vocab.toString(), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n");
-        Files.copy(config, dir.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(special, dir.resolve("special_tokens_map.json"), StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    /** GPT-2's bytes_to_unicode characters in its order: printable bytes first, then the rest from U+0100. */
-    static List<String> byteSymbols() {
-        List<Integer> bs = new ArrayList<>();
-        for (int b = '!'; b <= '~'; b++) {
-            bs.add(b);
-        }
-        for (int b = 0xA1; b <= 0xAC; b++) {
-            bs.add(b);
-        }
-        for (int b = 0xAE; b <= 0xFF; b++) {
-            bs.add(b);
-        }
-        List<String> out = new ArrayList<>();
-        for (int b : bs) {
-            out.add(String.valueOf((char) b));
-        }
-        int extra = 0;
-        for (int b = 0; b < 256; b++) {
-            if (!bs.contains(b)) {
-                out.add(String.valueOf((char) (256 + extra++)));
-            }
-        }
-        return out;
     }
 }
