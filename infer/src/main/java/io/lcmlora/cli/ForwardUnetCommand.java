@@ -6,17 +6,21 @@ import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
+import io.lcmlora.io.singlefile.SingleFileCheckpoint;
+import io.lcmlora.io.singlefile.SingleFileConfigs;
 import io.lcmlora.lora.Adapters;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.pipeline.LoraSpec;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,8 +30,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "unet", mixinStandardHelpOptions = true, description = "Run the UNet on inputs from a safetensors file.")
 public final class ForwardUnetCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "unet/ folder or diffusers SDXL folder")
+    @Option(names = "--model", required = true,
+            description = "unet/ folder, diffusers SDXL folder, or SDXL single-file checkpoint (.safetensors)")
     Path model;
+
+    @Mixin
+    SingleFileOptions singleFile = new SingleFileOptions();
 
     @Option(names = "--inputs", required = true, description = "safetensors with sample, timestep, encoder_hidden_states, text_embeds, time_ids")
     Path inputs;
@@ -43,19 +51,26 @@ public final class ForwardUnetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(model, inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
+        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
         return 0;
     }
 
-    /** The command's work without adapters. */
+    /** {@link #run(Path, SingleFileConfigs, Path, Path, DataType, List)} with the single-file configs detected, no LoRA. */
     public static void run(Path model, Path inputs, Path output, DataType dtype) throws Exception {
-        run(model, inputs, output, dtype, List.of());
+        run(model, null, inputs, output, dtype, List.of());
     }
 
-    /** The command's work, callable from tests: the UNet with the LoRAs active (unfused). */
-    public static void run(Path model, Path inputs, Path output, DataType dtype, List<LoraSpec> loras) throws Exception {
+    /**
+     * The command's work, callable from tests. A {@code model} that is a file is a single-file checkpoint, read with
+     * {@code configs} (null: the preset that fits); a folder is a unet/ or diffusers SDXL folder. The LoRAs are
+     * loaded onto the UNet and run unfused.
+     */
+    public static void run(Path model, SingleFileConfigs configs, Path inputs, Path output, DataType dtype, List<LoraSpec> loras)
+            throws Exception {
         try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile in = SafeTensorsFile.open(inputs)) {
-            UNet2DConditionModel unet = UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
+            UNet2DConditionModel unet = Files.isRegularFile(model)
+                    ? SingleFileCheckpoint.loadUnet(model, configs, m, dtype)
+                    : UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
             Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
             for (LoraSpec l : loras) {
                 adapters.load(LoraFile.load(l.file(), LoraKeyMap.of(unet), m, dtype), l.name(), l.weight());

@@ -1,6 +1,7 @@
 package io.lcmlora.cli;
 
 import ai.djl.Device;
+import io.lcmlora.io.singlefile.SingleFileConfigs;
 import io.lcmlora.pipeline.GeneratedImage;
 import io.lcmlora.pipeline.GenerationRequest;
 import io.lcmlora.pipeline.LoadOptions;
@@ -15,6 +16,7 @@ import io.lcmlora.pipeline.SdxlPipeline;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,14 +24,19 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lcm generate}: prompts to PNG files with an SDXL model, LoRA adapters and the LCM or DDIM sampler. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate PNG images (text-to-image, or image-to-image with --image) with an SDXL model and LoRAs.")
 public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "PATH", description = "diffusers SDXL folder (model_index.json)")
+    @Option(names = "--model", required = true, paramLabel = "PATH",
+            description = "diffusers SDXL folder (model_index.json) or single-file SDXL .safetensors checkpoint")
     Path model;
+
+    @Mixin
+    SingleFileOptions singleFile;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "LoRA file and weight (default 1); repeatable")
     List<String> loras = new ArrayList<>();
@@ -98,7 +105,10 @@ public final class GenerateCommand implements Callable<Integer> {
         LoadOptions options = LoadOptions.on(parseDevice(device), Precision.parse(dtype));
         List<LoraSpec> specs = loras.stream().map(LoraSpec::parse).toList();
         boolean tty = System.console() != null;
-        run(model, options, specs, fuseLora, requests, out, Progress.terminal(System.err, tty), System.err);
+        Path tokenizers = singleFile.configFrom != null && Files.isDirectory(singleFile.configFrom.resolve("tokenizer"))
+                ? singleFile.configFrom : null;
+        run(model, singleFile.configs(), tokenizers, options, specs, fuseLora, requests, out, Progress.terminal(System.err, tty),
+                System.err);
         return 0;
     }
 
@@ -118,13 +128,15 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * The command's work, callable from tests: loads the model and LoRAs, runs every request and writes
-     * {@code out/NNNNN-SEED.png}; returns the files written.
+     * The command's work, callable from tests: loads the model ({@link ModelSource}: single files with
+     * {@code configs} and the tokenizer folders of {@code tokenizers}, nulls for the defaults) and the LoRAs, runs every
+     * request and writes {@code out/NNNNN-SEED.png}; returns the files written.
      */
-    public static List<Path> run(Path model, LoadOptions options, List<LoraSpec> loras, boolean fuse,
-            List<GenerationRequest> requests, Path out, Progress progress, PrintStream log) throws IOException {
+    public static List<Path> run(Path model, SingleFileConfigs configs, Path tokenizers, LoadOptions options,
+            List<LoraSpec> loras, boolean fuse, List<GenerationRequest> requests, Path out, Progress progress, PrintStream log)
+            throws IOException {
         List<Path> written = new ArrayList<>();
-        try (SdxlModel m = ModelSource.open(model, options); SdxlPipeline pipe = new SdxlPipeline(m)) {
+        try (SdxlModel m = ModelSource.open(model, options, configs, tokenizers); SdxlPipeline pipe = new SdxlPipeline(m)) {
             m.notes().forEach(n -> log.println("note: " + n));
             for (LoraSpec l : loras) {
                 pipe.loadLora(l);

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
+import io.lcmlora.io.singlefile.SingleFileConfigs;
 import com.google.gson.JsonParser;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -166,6 +167,18 @@ class SdxlPipelineTest {
         BufferedImage fromA2 = pipe.generate(r.withInitImage(a, 0.5)).get(0).image();
         assertTrue(maxLevelDiff(fromA, fromB) > 0, "another input image must give another output");
         assertArrayEquals(pixels(fromA), pixels(fromA2));
+    }
+
+    @Test
+    void singleFileCheckpointGivesTheFolderModelsImage() throws Exception {
+        Path file = TinySdxlFolder.GOLDEN.resolve("single_file/model.safetensors");
+        Path folder = tmp.resolve("tiny-sdxl");
+        try (SdxlModel single = ModelSource.open(file, LoadOptions.cpu(), SingleFileConfigs.fromDir(folder), folder);
+                SdxlPipeline p = new SdxlPipeline(single)) {
+            GenerationRequest r = request("a red cat").withGuidance(3.0).withNegativePrompt("blurry");
+            assertTrue(maxLevelDiff(pipe.generate(r).get(0).image(), p.generate(r).get(0).image()) <= 1);
+            assertTrue(single.notes().get(0).contains("single-file"), single.notes().get(0));
+        }
     }
 
     @Test
