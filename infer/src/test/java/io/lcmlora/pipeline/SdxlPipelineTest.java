@@ -137,7 +137,7 @@ class SdxlPipelineTest {
         int ran = 0;
         for (SchedulerKind kind : SchedulerKind.values()) {
             for (int steps : new int[] {1, 4}) {
-                for (double s : new double[] {0.01, 0.05, 0.3, 1.0}) {
+                for (double s : new double[] {0.01, 0.05, 1.0}) {
                     GenerationRequest r = request("a blue cat").withScheduler(kind, null).withSteps(steps).withInitImage(init, s);
                     try {
                         GeneratedImage out = pipe.generate(r).get(0);
@@ -151,10 +151,10 @@ class SdxlPipelineTest {
                 }
             }
         }
-        // LCM: floor(50 s) >= steps; DDIM: floor(steps s) >= 1
-        assertEquals(List.of("LCM/1/0.01", "LCM/4/0.01", "LCM/4/0.05", "DDIM/1/0.01", "DDIM/1/0.05", "DDIM/1/0.3",
-                "DDIM/4/0.01", "DDIM/4/0.05"), failures);
-        assertEquals(16 - failures.size(), ran);
+        // LCM: floor(50 s) >= steps; DDIM: floor(steps s) >= 1 (the full grid of plans: DenoisingLoopPlanTest)
+        assertEquals(List.of("LCM/1/0.01", "LCM/4/0.01", "LCM/4/0.05", "DDIM/1/0.01", "DDIM/1/0.05", "DDIM/4/0.01",
+                "DDIM/4/0.05"), failures);
+        assertEquals(12 - failures.size(), ran);
     }
 
     @Test
