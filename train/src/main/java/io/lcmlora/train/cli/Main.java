@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
             TokenizeCommand.class,
             FidCommand.class,
             LoraCommand.class,
+            DistillCommand.class,
+            ExportCommand.class,
         })
 public final class Main implements Runnable {
     @Override
