@@ -328,6 +328,11 @@ public final class LatentCache implements TrainingData {
         return dir;
     }
 
+    /** The source ids of the cached examples, by position. */
+    public List<String> ids() {
+        return entries.stream().map(Entry::id).toList();
+    }
+
     @Override
     public int size() {
         return entries.size();
