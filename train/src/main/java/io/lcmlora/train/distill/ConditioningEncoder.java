@@ -76,6 +76,26 @@ public final class ConditioningEncoder implements AutoCloseable {
         return vae.config().scalingFactor();
     }
 
+    /** Pixels per latent cell. */
+    public int downscale() {
+        return vae.config().downscale();
+    }
+
+    /** Prompt embeddings of the pipeline's {@code encode_prompt}; with guidance the negatives are zeros. */
+    public SdxlPromptEmbeds encodePrompts(NDManager target, List<String> prompts, boolean guidance, int imagesPerPrompt) {
+        return this.prompts.encode(target, tokenizer1::encode, tokenizer2::encode,
+                SdxlPromptEncoder.Prompts.of(prompts.toArray(String[]::new)),
+                SdxlPromptEncoder.Options.DEFAULT.withClassifierFreeGuidance(guidance).withNumImagesPerPrompt(imagesPerPrompt));
+    }
+
+    /** Scaled latents [B, C, h, w] -> images [B, 3, H, W] in [-1, 1] (clamped), fp32. */
+    public NDArray decode(NDArray scaledLatents) {
+        try (NoGrad ng = NoGrad.open()) {
+            NDArray z = scaledLatents.toType(DataType.FLOAT32, false).div((float) scalingFactor());
+            return vae.decode(z.toDevice(manager.getDevice(), false)).clip(-1, 1);
+        }
+    }
+
     /** Encodes examples that share one image size (one VAE batch, one text-encoder batch). */
     public List<CachedExample> encode(List<ImageDataset.Example> batch) {
         if (batch.isEmpty()) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
+import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.ConfigJson;
 import io.lcmlora.io.DType;
 import io.lcmlora.model.unet.UNet2DConditionModel;
@@ -22,6 +23,7 @@ import io.lcmlora.train.loop.Checkpoint;
 import io.lcmlora.train.loop.Checkpoints;
 import io.lcmlora.train.loop.LrSchedule;
 import io.lcmlora.train.loop.Rng;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -32,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import javax.imageio.ImageIO;
 
 /**
  * {@code lcm distill}: LCM-LoRA distillation of a frozen SDXL teacher (diffusers {@code train_lcm_distill_lora_sdxl.py}
@@ -56,31 +59,21 @@ public final class Distiller {
 
     private Distiller() {}
 
-    /** Test and benchmark hooks (all off by default). */
-    public record Options(long stopAfterStep, long poisonStep, Validator validator) {
+    /** Test hooks (both off by default). */
+    public record Options(long stopAfterStep, long poisonStep) {
         public static Options defaults() {
-            return new Options(Long.MAX_VALUE, -1, null);
+            return new Options(Long.MAX_VALUE, -1);
         }
 
         /** Stops (as if killed, without the final export) once this many steps are done. */
         public Options stopAfter(long step) {
-            return new Options(step, poisonStep, validator);
+            return new Options(step, poisonStep);
         }
 
         /** Makes the loss of this step NaN. */
         public Options poison(long step) {
-            return new Options(stopAfterStep, step, validator);
+            return new Options(stopAfterStep, step);
         }
-
-        public Options withValidator(Validator v) {
-            return new Options(stopAfterStep, poisonStep, v);
-        }
-    }
-
-    /** Renders validation images with the current LoRA; the run writes them to its folder and to TensorBoard. */
-    public interface Validator {
-        /** Returns the grid image of this step, or null when there is nothing to show. */
-        java.awt.image.BufferedImage render(TrainConfig config, UNet2DConditionModel unet, long step) throws IOException;
     }
 
     /** One logged step. */
@@ -136,12 +129,10 @@ public final class Distiller {
                 List<StepLog> logs = new ArrayList<>();
                 long start = step;
                 Optional<Path> lastCheckpoint = resume.map(Checkpoint::dir);
-                try (TensorBoardWriter tb = config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null) {
+                try (TensorBoardWriter tb = config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
+                        LcmValidator validator = new LcmValidator(config, schedule)) {
                     ProgressReporter progress = ProgressReporter.forTerminal(maxSteps, step, config.logging().every());
                     LrSchedule lr = LrSchedule.of(config.optim(), config.distill());
-                    if (options.validator() == null && config.validation().every() > 0) {
-                        out.println("validation: no image validator in this build; validation.every is ignored");
-                    }
                     while (step < maxSteps && step < options.stopAfterStep()) {
                         long t0 = System.nanoTime();
                         double rate = lr.lr(step);
@@ -174,9 +165,8 @@ public final class Distiller {
                         if (step % config.checkpointing().every() == 0 || step == maxSteps) {
                             lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
                         }
-                        if (options.validator() != null && config.validation().every() > 0
-                                && step % config.validation().every() == 0) {
-                            validate(config, options.validator(), unet, step, dir, tb, progress);
+                        if (config.validation().every() > 0 && step % config.validation().every() == 0) {
+                            validate(validator.render(unet, nd), step, dir, tb, progress);
                         }
                     }
                 }
@@ -197,15 +187,12 @@ public final class Distiller {
         out.println(s);
     }
 
-    private static void validate(TrainConfig config, Validator v, UNet2DConditionModel unet, long step, Path dir,
-            TensorBoardWriter tb, ProgressReporter progress) throws IOException {
-        java.awt.image.BufferedImage grid = v.render(config, unet, step);
-        if (grid == null) {
-            return;
-        }
+    /** Writes the grid atomically to {@code validation/step-<step>.png} and to TensorBoard. */
+    private static void validate(BufferedImage grid, long step, Path dir, TensorBoardWriter tb, ProgressReporter progress)
+            throws IOException {
         Path png = dir.resolve("validation").resolve(String.format("step-%06d.png", step));
         Files.createDirectories(png.getParent());
-        io.lcmlora.io.AtomicFiles.write(png, os -> javax.imageio.ImageIO.write(grid, "png", os));
+        AtomicFiles.write(png, os -> ImageIO.write(grid, "png", os));
         if (tb != null) {
             tb.image("validation", step, grid);
             tb.flush();

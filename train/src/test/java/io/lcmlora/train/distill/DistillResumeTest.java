@@ -48,7 +48,7 @@ class DistillResumeTest {
     }
 
     static String[] with(String... extra) {
-        List<String> o = new ArrayList<>(List.of("cache.dir=" + cache));
+        List<String> o = new ArrayList<>(List.of("cache.dir=" + cache, "validation.every=0"));
         o.addAll(List.of(extra));
         return o.toArray(String[]::new);
     }

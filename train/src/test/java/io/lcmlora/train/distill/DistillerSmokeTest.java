@@ -91,7 +91,12 @@ class DistillerSmokeTest {
                 }
             }
         }
-        assertEquals(Set.of("train/loss", "train/lr", "train/grad_norm", "train/step_time_s", "train/images_per_s"), tags);
+        assertEquals(Set.of("train/loss", "train/lr", "train/grad_norm", "train/step_time_s", "train/images_per_s",
+                "validation"), tags);
+        // validation at step 4 (tiny.yaml: every 4, one prompt, one image, 2 LCM steps): a 64x64 PNG grid
+        java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(out.resolve("validation/step-000004.png").toFile());
+        assertEquals(64, grid.getWidth());
+        assertEquals(64, grid.getHeight());
         assertEquals(List.of(1L, 2L, 3L, 4L), lossSteps);
 
         // the final LoRA holds the step-4 masters (diffusers keys; alpha 8 / rank 4 folded into B)
