@@ -131,7 +131,8 @@ public final class Distiller {
                 Optional<Path> lastCheckpoint = resume.map(Checkpoint::dir);
                 try (TensorBoardWriter tb = config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
                         LcmValidator validator = new LcmValidator(config, schedule)) {
-                    ProgressReporter progress = ProgressReporter.forTerminal(maxSteps, step, config.logging().every());
+                    ProgressReporter progress = new ProgressReporter(out, out == System.out && System.console() != null,
+                            maxSteps, step, config.logging().every(), System::nanoTime);
                     LrSchedule lr = LrSchedule.of(config.optim(), config.distill());
                     while (step < maxSteps && step < options.stopAfterStep()) {
                         long t0 = System.nanoTime();
