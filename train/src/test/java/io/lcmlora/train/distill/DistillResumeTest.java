@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * mid-run (in-process) and after kill -9 of a child JVM at an arbitrary moment. A NaN loss stops the run and keeps
  * the last good checkpoint. All runs share one latent cache, so only the first loads the encoders.
  */
+@ExtendWith(OneEngineThread.class)
 class DistillResumeTest {
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
 
@@ -88,7 +90,7 @@ class DistillResumeTest {
 
         Path run = tmp.resolve("kill-run");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dai.djl.offline=true", "-Dgolden.dir=" + System.getProperty("golden.dir"), "-cp", System.getProperty("java.class.path"),
+                "-Xmx1g", "-Dai.djl.offline=true", OneEngineThread.JVM_FLAG, "-Dgolden.dir=" + System.getProperty("golden.dir"), "-cp", System.getProperty("java.class.path"),
                 DistillChild.class.getName(), run.toString()));
         cmd.addAll(List.of(settings));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)

@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.proto.Event;
 import org.tensorflow.proto.Summary;
@@ -45,6 +46,7 @@ import org.tensorflow.proto.Summary;
  * built, steps run, TensorBoard file parses, keep-last-N respected, final LoRA written - then export in every format
  * through the CLI and reload with the adapter loader: every file gives the same UNet output as the trained masters.
  */
+@ExtendWith(OneEngineThread.class)
 class DistillerSmokeTest {
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
 

@@ -20,9 +20,11 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The latent cache is reused while its key holds and rebuilt (loading the encoders) when a caption, the resolution or its index changes. */
+@ExtendWith(OneEngineThread.class)
 class LatentCacheTest {
     static final PrintStream QUIET = new PrintStream(new ByteArrayOutputStream());
 

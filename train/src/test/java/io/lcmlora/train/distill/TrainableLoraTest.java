@@ -20,8 +20,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** PEFT's LoRA initialisation, seeded; fp16 compute copies of fp32 masters train like fp32. */
+@ExtendWith(OneEngineThread.class)
 class TrainableLoraTest {
     static final Path UNET = TinyRun.ROOT.resolve("testdata/golden/unet");
 
