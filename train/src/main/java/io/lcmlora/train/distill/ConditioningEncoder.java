@@ -10,8 +10,12 @@ import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.SdxlPromptEmbeds;
 import io.lcmlora.model.clip.SdxlPromptEncoder;
 import io.lcmlora.model.vae.AutoencoderKL;
+import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.model.vae.DiagonalGaussianDistribution;
 import io.lcmlora.nn.NoGrad;
+import io.lcmlora.pipeline.LoadOptions;
+import io.lcmlora.pipeline.SdxlModel;
+import io.lcmlora.schedule.SchedulerConfig;
 import io.lcmlora.text.ClipTokenizer;
 import io.lcmlora.train.config.ModelConfig;
 import io.lcmlora.train.data.ImageDataset;
@@ -30,15 +34,19 @@ import java.util.List;
 public final class ConditioningEncoder implements AutoCloseable {
     private final NDManager manager;
     private final AutoencoderKL vae;
+    private final CLIPTextModel textEncoder;
+    private final CLIPTextModelWithProjection textEncoder2;
     private final SdxlPromptEncoder prompts;
     private final ClipTokenizer tokenizer1;
     private final ClipTokenizer tokenizer2;
 
-    private ConditioningEncoder(NDManager manager, AutoencoderKL vae, SdxlPromptEncoder prompts, ClipTokenizer tokenizer1,
-            ClipTokenizer tokenizer2) {
+    private ConditioningEncoder(NDManager manager, AutoencoderKL vae, CLIPTextModel textEncoder,
+            CLIPTextModelWithProjection textEncoder2, ClipTokenizer tokenizer1, ClipTokenizer tokenizer2) {
         this.manager = manager;
         this.vae = vae;
-        this.prompts = prompts;
+        this.textEncoder = textEncoder;
+        this.textEncoder2 = textEncoder2;
+        this.prompts = new SdxlPromptEncoder(textEncoder, textEncoder2, true);
         this.tokenizer1 = tokenizer1;
         this.tokenizer2 = tokenizer2;
     }
@@ -51,8 +59,7 @@ public final class ConditioningEncoder implements AutoCloseable {
             CLIPTextModel te1 = CLIPTextModel.load(model.component("text_encoder"), m, textDtype, model.variant());
             CLIPTextModelWithProjection te2 = CLIPTextModelWithProjection.load(model.component("text_encoder_2"), m,
                     textDtype, model.variant());
-            return new ConditioningEncoder(m, vae, new SdxlPromptEncoder(te1, te2, true), tokenizer(model, "tokenizer", 1),
-                    tokenizer(model, "tokenizer_2", 2));
+            return new ConditioningEncoder(m, vae, te1, te2, tokenizer(model, "tokenizer", 1), tokenizer(model, "tokenizer_2", 2));
         } catch (IOException | RuntimeException e) {
             m.close();
             throw e;
@@ -76,24 +83,14 @@ public final class ConditioningEncoder implements AutoCloseable {
         return vae.config().scalingFactor();
     }
 
-    /** Pixels per latent cell. */
-    public int downscale() {
-        return vae.config().downscale();
-    }
-
-    /** Prompt embeddings of the pipeline's {@code encode_prompt}; with guidance the negatives are zeros. */
-    public SdxlPromptEmbeds encodePrompts(NDManager target, List<String> prompts, boolean guidance, int imagesPerPrompt) {
-        return this.prompts.encode(target, tokenizer1::encode, tokenizer2::encode,
-                SdxlPromptEncoder.Prompts.of(prompts.toArray(String[]::new)),
-                SdxlPromptEncoder.Options.DEFAULT.withClassifierFreeGuidance(guidance).withNumImagesPerPrompt(imagesPerPrompt));
-    }
-
-    /** Scaled latents [B, C, h, w] -> images [B, 3, H, W] in [-1, 1] (clamped), fp32. */
-    public NDArray decode(NDArray scaledLatents) {
-        try (NoGrad ng = NoGrad.open()) {
-            NDArray z = scaledLatents.toType(DataType.FLOAT32, false).div((float) scalingFactor());
-            return vae.decode(z.toDevice(manager.getDevice(), false)).clip(-1, 1);
-        }
+    /**
+     * An SDXL model of these encoders and {@code unet} for the sampling pipeline; it owns no manager (closing it frees
+     * nothing: the encoders stay with this object, the UNet with its caller).
+     */
+    public SdxlModel sdxlModel(UNet2DConditionModel unet, SchedulerConfig scheduler) {
+        LoadOptions placement = LoadOptions.on(unet.layers().values().iterator().next().weight().getDevice(), unet.dtype());
+        return new SdxlModel("distill run", unet, vae, textEncoder, textEncoder2, tokenizer1, tokenizer2, scheduler, true,
+                placement, List.of(), List.of());
     }
 
     /** Encodes examples that share one image size (one VAE batch, one text-encoder batch). */

@@ -114,7 +114,8 @@ public final class Distiller {
                 NDManager nd = NDManager.newBaseManager(device)) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(config.model().component("unet"),
                     config.model().variant(), nd, weights);
-            NoiseSchedule schedule = NoiseSchedule.of(schedulerConfig(config));
+            SchedulerConfig schedulerConfig = schedulerConfig(config);
+            NoiseSchedule schedule = NoiseSchedule.of(schedulerConfig);
             try (LoraTrainer trainer = new LoraTrainer(unet, schedule, config, nd)) {
                 Loop loop = new Loop(config, data, trainer, nd);
                 long step = 0;
@@ -130,7 +131,7 @@ public final class Distiller {
                 long start = step;
                 Optional<Path> lastCheckpoint = resume.map(Checkpoint::dir);
                 try (TensorBoardWriter tb = config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
-                        LcmValidator validator = new LcmValidator(config, schedule)) {
+                        LcmValidator validator = new LcmValidator(config, schedulerConfig)) {
                     ProgressReporter progress = new ProgressReporter(out, out == System.out && System.console() != null,
                             maxSteps, step, config.logging().every(), System::nanoTime);
                     LrSchedule lr = LrSchedule.of(config.optim(), config.distill());
@@ -167,7 +168,7 @@ public final class Distiller {
                             lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
                         }
                         if (config.validation().every() > 0 && step % config.validation().every() == 0) {
-                            validate(validator.render(unet, nd), step, dir, tb, progress);
+                            validate(validator.render(unet), step, dir, tb, progress);
                         }
                     }
                 }

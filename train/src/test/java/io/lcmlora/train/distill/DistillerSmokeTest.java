@@ -17,6 +17,9 @@ import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.pipeline.LoraSpec;
+import io.lcmlora.pipeline.SdxlPipeline;
+import io.lcmlora.schedule.SchedulerConfig;
 import io.lcmlora.train.cli.Main;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.loop.Checkpoints;
@@ -181,6 +184,20 @@ class DistillerSmokeTest {
             }
             assertTrue(err < 0.01 * delta, "fp16 export: max error " + err + " vs LoRA effect " + delta);
             assertNotEquals(0.0, err, "fp16 rounding is visible");
+
+            // what `lcm generate --lora FILE` does: the pipeline loads the exported kohya file onto a fresh UNet and
+            // samples the validation request; the pixels equal the run's own step-4 validation grid
+            try (ConditioningEncoder enc = ConditioningEncoder.load(config.model(), m.getDevice(), DataType.FLOAT32);
+                    SdxlPipeline pipe = new SdxlPipeline(enc.sdxlModel(unet, SchedulerConfig.sdxl()))) {
+                pipe.loadLora(new LoraSpec(files.get("kohya"), 1.0));
+                assertEquals(258, pipe.unetAdapters().adapter(pipe.unetAdapters().names().get(0)).size());
+                java.awt.image.BufferedImage img = pipe.generate(LcmValidator.request(config, "a red square")).get(0).image();
+                for (int y = 0; y < 64; y++) {
+                    for (int x = 0; x < 64; x++) {
+                        assertEquals(grid.getRGB(x, y), img.getRGB(x, y), "pixel " + x + "," + y);
+                    }
+                }
+            }
         }
     }
 
