@@ -3,6 +3,7 @@ package io.lcmlora.train.cli;
 import io.lcmlora.cli.BenchCommand;
 import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
+import io.lcmlora.cli.GenerateCommand;
 import io.lcmlora.cli.LoraCommand;
 import io.lcmlora.cli.TokenizeCommand;
 import io.lcmlora.train.demo.DataCommand;
@@ -16,10 +17,13 @@ import picocli.CommandLine.Command;
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
         subcommands = {
             ForwardCommand.class,
+            GenerateCommand.class,
             BenchCommand.class,
             TokenizeCommand.class,
             FidCommand.class,
             LoraCommand.class,
+            DistillCommand.class,
+            ExportCommand.class,
             DataCommand.class,
             DemoCommand.class,
             PretrainCommand.class,
@@ -34,6 +38,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
+        cli.getSubcommands().get("bench").addSubcommand("distill", new BenchDistillCommand());
         return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (System.getenv("LCM_DEBUG") != null) {
