@@ -177,8 +177,9 @@ public record PretrainConfig(
     }
 
     /**
-     * A DDIM preview of the result (unet / finetune): the first {@code images} held-out captions, {@code steps} DDIM
-     * steps at guidance {@code guidance_scale}, written as {@code preview.png}; 0 images turns it off.
+     * A DDIM preview of the result (unet / finetune) through the SDXL pipeline: the first {@code images} held-out
+     * captions, {@code steps} DDIM steps at guidance {@code guidance_scale}, seed {@code seed}, written as
+     * {@code preview.png}; 0 images turns it off.
      */
     public record Preview(int images, int steps, double guidanceScale, long seed) {
         public Preview {

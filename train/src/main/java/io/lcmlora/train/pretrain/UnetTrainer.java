@@ -137,11 +137,9 @@ final class UnetTrainer {
             double previewSeconds = 0;
             if (c.preview().images() > 0) {
                 long tp = System.nanoTime();
-                UNet2DConditionModel trained = new UNet2DConditionModel(Weights.of(m, result, "<trained unet>"), cfg);
                 List<String> held = EmojiImages.captions(Path.of(c.data()), c.style(), c.resolution(), "heldout");
                 List<String> prompts = held.subList(0, Math.min(c.preview().images(), held.size()));
-                DdimPreview.write(tmp.resolve("preview.png"), tmp.resolve("preview.txt"), trained, vae, encoder, tok1, tok2,
-                        prompts, c.preview(), schedule, c.resolution());
+                DdimPreview.write(tmp, tmp.resolve("preview.png"), tmp.resolve("preview.txt"), prompts, c.preview());
                 previewSeconds = (System.nanoTime() - tp) / 1e9;
                 log.accept(String.format("%s: DDIM %d-step preview of %d held-out captions (guidance %.1f) in %.1f s",
                         c.stage().name().toLowerCase(), c.preview().steps(), prompts.size(), c.preview().guidanceScale(),

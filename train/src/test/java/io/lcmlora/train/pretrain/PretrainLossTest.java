@@ -18,13 +18,16 @@ import io.lcmlora.model.vae.DiagonalGaussianDistribution;
 import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Weights;
 import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.train.distill.OneEngineThread;
 import io.lcmlora.train.loop.Rng;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The pretraining losses, optimisation pieces and batch sampling on tiny synthetic inputs. */
+@ExtendWith(OneEngineThread.class)
 class PretrainLossTest {
     static PretrainConfig.Training training(int steps, double lr, double ema) {
         return new PretrainConfig.Training(steps, 4, lr, 0, 0.0, 1.0, ema, 0.0, 1000, PretrainConfig.SaveDtype.FP32);

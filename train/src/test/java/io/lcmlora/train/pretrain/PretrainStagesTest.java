@@ -19,6 +19,7 @@ import io.lcmlora.schedule.SchedulerConfig;
 import io.lcmlora.text.ClipTokenizer;
 import io.lcmlora.train.cli.Main;
 import io.lcmlora.train.config.RecordYaml;
+import io.lcmlora.train.distill.OneEngineThread;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -29,12 +30,14 @@ import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The four stages end to end on a synthetic emoji set (tiny models, a few steps): each output loads unchanged
  * through the toolkit's diffusers loaders, and a stage whose output exists is skipped.
  */
+@ExtendWith(OneEngineThread.class)
 class PretrainStagesTest {
     @TempDir
     static Path root;
