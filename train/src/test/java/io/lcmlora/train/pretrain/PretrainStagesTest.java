@@ -85,7 +85,7 @@ class PretrainStagesTest {
         run("stage: text\noutput_dir: " + root.resolve("parts"));
         run("stage: vae\nstyle: twitter\noutput_dir: " + root.resolve("parts") + "\ntrain: {steps: 3, batch_size: 2, log_every: 1}");
         run("stage: unet\nstyle: twitter\nbase: " + root.resolve("parts") + "\noutput_dir: " + root.resolve("teacher-twitter")
-                + "\ntrain: {steps: 3, batch_size: 2, log_every: 1, ema_decay: 0.9}");
+                + "\ntrain: {steps: 3, batch_size: 2, log_every: 1, ema_decay: 0.9, save_dtype: fp32}");
         run("stage: finetune\nstyle: google\nbase: " + root.resolve("teacher-twitter") + "\noutput_dir: "
                 + root.resolve("teacher-google") + "\ntrain: {steps: 2, batch_size: 2, log_every: 1, warmup_steps: 0, save_dtype: fp16}");
     }
