@@ -128,7 +128,7 @@ final class UnetTrainer {
             }
 
             Path tmp = DiffusersFolder.staging(out);
-            DiffusersFolder.copyParts(base, tmp, DiffusersFolder.PARTS);
+            DiffusersFolder.copyParts(base, tmp, DiffusersFolder.PARTS, VaeTrainer.dtype(t));
             DiffusersFolder.writeComponent(tmp.resolve("unet"), cfg.toJson(), DiffusersFolder.DIFFUSERS_WEIGHTS, result,
                     VaeTrainer.dtype(t));
             DiffusersFolder.writeModelIndex(tmp);
