@@ -177,8 +177,8 @@ public record PretrainConfig(
     }
 
     /**
-     * A DDIM preview of the result (unet / finetune) through the SDXL pipeline: the first {@code images} held-out
-     * captions, {@code steps} DDIM steps at guidance {@code guidance_scale}, seed {@code seed}, written as
+     * A DDIM preview of the result (unet / finetune) through the SDXL pipeline: {@code images} held-out captions
+     * spread evenly over the manifest, {@code steps} DDIM steps at guidance {@code guidance_scale}, seed {@code seed}, written as
      * {@code preview.png}; 0 images turns it off.
      */
     public record Preview(int images, int steps, double guidanceScale, long seed) {

@@ -136,7 +136,11 @@ final class UnetTrainer {
             if (c.preview().images() > 0) {
                 long tp = System.nanoTime();
                 List<String> held = EmojiImages.captions(Path.of(c.data()), c.style(), c.resolution(), "heldout");
-                List<String> prompts = held.subList(0, Math.min(c.preview().images(), held.size()));
+                int n = Math.min(c.preview().images(), held.size());
+                List<String> prompts = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    prompts.add(held.get(i * held.size() / n)); // spread over the manifest's categories
+                }
                 DdimPreview.write(tmp, tmp.resolve("preview.png"), tmp.resolve("preview.txt"), prompts, c.preview());
                 previewSeconds = (System.nanoTime() - tp) / 1e9;
                 log.accept(String.format("%s: DDIM %d-step preview of %d held-out captions (guidance %.1f) in %.1f s",

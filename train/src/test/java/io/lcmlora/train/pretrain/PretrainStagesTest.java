@@ -54,7 +54,7 @@ class PretrainStagesTest {
               encoder2: {hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2}
             unet: {block_out_channels: [16, 32], layers_per_block: 1, transformer_layers_per_block: [1, 1],
                    attention_heads: [1, 2], norm_num_groups: 8, addition_time_embed_dim: 4}
-            preview: {images: 3, steps: 2, guidance_scale: 3.0}
+            preview: {images: 2, steps: 2, guidance_scale: 3.0}
             """;
 
     @BeforeAll
@@ -125,7 +125,7 @@ class PretrainStagesTest {
             }
             assertTrue(Files.size(dir.resolve("preview.png")) > 0);
             BufferedImage grid = ImageIO.read(dir.resolve("preview.png").toFile());
-            assertEquals(64, grid.getWidth()); // 3 images: 2 columns of 32 px
+            assertEquals(64, grid.getWidth()); // 2 images: 2 columns of 32 px
             assertEquals(List.of("white flag, test, " + (name.endsWith("google") ? "google" : "twitter")).get(0),
                     Files.readAllLines(dir.resolve("preview.txt")).get(1));
         }
