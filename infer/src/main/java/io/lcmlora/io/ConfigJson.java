@@ -5,8 +5,11 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * A {@code config.json} read into typed values. Fields the caller does not ask for are ignored (as diffusers
@@ -33,6 +36,8 @@ public final class ConfigJson {
         JsonElement e;
         try {
             e = JsonParser.parseString(Files.readString(file));
+        } catch (CharacterCodingException ex) {
+            throw new IOException(file + ": config is not valid UTF-8");
         } catch (RuntimeException ex) {
             throw new IOException(file + ": not valid JSON: " + ex.getMessage());
         }
@@ -71,15 +76,18 @@ public final class ConfigJson {
     }
 
     public int getInt(String field) {
-        JsonElement e = require(field, "an integer");
+        return toInt(field, require(field, "an integer"), "an integer");
+    }
+
+    /** A JSON number (never a string, a list or a fraction) that fits an int; Gson alone would coerce all three. */
+    private int toInt(String field, JsonElement e, String expected) {
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw bad(field, expected);
+        }
         try {
-            double d = e.getAsDouble();
-            if (d != Math.rint(d)) {
-                throw bad(field, "an integer");
-            }
-            return e.getAsInt();
-        } catch (RuntimeException ex) {
-            throw bad(field, "an integer");
+            return new BigDecimal(e.getAsString()).intValueExact();
+        } catch (ArithmeticException | NumberFormatException ex) {
+            throw bad(field, expected);
         }
     }
 
@@ -89,11 +97,10 @@ public final class ConfigJson {
 
     public double getDouble(String field) {
         JsonElement e = require(field, "a number");
-        try {
-            return e.getAsDouble();
-        } catch (RuntimeException ex) {
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
             throw bad(field, "a number");
         }
+        return e.getAsDouble();
     }
 
     public double getDouble(String field, double def) {
@@ -130,11 +137,7 @@ public final class ConfigJson {
             JsonArray a = e.getAsJsonArray();
             int[] out = new int[a.size()];
             for (int i = 0; i < out.length; i++) {
-                try {
-                    out[i] = a.get(i).getAsInt();
-                } catch (RuntimeException ex) {
-                    throw bad(field, "a list of integers");
-                }
+                out[i] = toInt(field, a.get(i), "a list of integers");
             }
             if (n > 0 && out.length != n) {
                 throw bad(field, n + " entries");
@@ -143,7 +146,7 @@ public final class ConfigJson {
         }
         int v = getInt(field);
         int[] out = new int[Math.max(n, 1)];
-        java.util.Arrays.fill(out, v);
+        Arrays.fill(out, v);
         return out;
     }
 
@@ -155,7 +158,7 @@ public final class ConfigJson {
         JsonArray a = e.getAsJsonArray();
         String[] out = new String[a.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!a.get(i).isJsonPrimitive()) {
+            if (!a.get(i).isJsonPrimitive() || !a.get(i).getAsJsonPrimitive().isString()) {
                 throw bad(field, "a list of strings");
             }
             out[i] = a.get(i).getAsString();

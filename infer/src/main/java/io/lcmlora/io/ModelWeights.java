@@ -27,44 +27,78 @@ public final class ModelWeights {
 
     /** The weight files of a component folder (one file, or the shards of an index), for error messages too. */
     public static List<Path> files(Path dir, String variant) throws IOException {
+        return locate(dir, variant).files();
+    }
+
+    /** Where a folder's weights are: the files, and for a sharded layout its index and tensor -> shard map. */
+    private record Located(List<Path> files, Path index, Map<String, String> weightMap) {}
+
+    /**
+     * Resolution order (as diffusers' {@code variant=} loading): with a variant, {@code <base>.<variant>.safetensors}
+     * then its index, falling back to the plain names; without one, the plain names only. For each suffix the
+     * diffusers base name comes before the transformers one, and a single file before an index.
+     */
+    private static Located locate(Path dir, String variant) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + ": weights folder not found");
+        }
         List<String> suffixes = variant == null ? List.of("") : List.of("." + variant, "");
         for (String suffix : suffixes) {
             for (String base : BASE_NAMES) {
                 Path single = dir.resolve(base + suffix + ".safetensors");
                 if (Files.isRegularFile(single)) {
-                    return List.of(single);
+                    return new Located(List.of(single), null, null);
                 }
-                Path index = dir.resolve(base + ".safetensors.index" + suffix + ".json");
-                if (!Files.isRegularFile(index)) {
-                    index = dir.resolve(base + suffix + ".safetensors.index.json");
-                }
-                if (Files.isRegularFile(index)) {
-                    return shards(index);
+                for (Path index : List.of(dir.resolve(base + ".safetensors.index" + suffix + ".json"),
+                        dir.resolve(base + suffix + ".safetensors.index.json"))) {
+                    if (Files.isRegularFile(index)) {
+                        return shards(index);
+                    }
                 }
             }
         }
+        String hint = variant == null && Files.isRegularFile(dir.resolve(BASE_NAMES.get(0) + ".fp16.safetensors"))
+                ? " (only an fp16 variant is present: pass variant fp16)" : "";
         throw new IOException(dir + ": no weights found (expected diffusion_pytorch_model.safetensors, model.safetensors, "
-                + "a .fp16 variant or a *.safetensors.index.json; .bin pickle files are never loaded)");
+                + "a variant such as .fp16, or a *.safetensors.index.json; .bin pickle files are never loaded)" + hint);
     }
 
-    private static List<Path> shards(Path index) throws IOException {
+    private static Located shards(Path index) throws IOException {
         ConfigJson cfg = ConfigJson.read(index);
         if (!cfg.has("weight_map") || !cfg.json().get("weight_map").isJsonObject()) {
             throw new IOException(index + ": field 'weight_map' is missing or not an object");
         }
+        Map<String, String> weightMap = new LinkedHashMap<>();
         Set<String> names = new LinkedHashSet<>();
         for (Map.Entry<String, JsonElement> e : cfg.json().getAsJsonObject("weight_map").entrySet()) {
-            String shard = e.getValue().getAsString();
-            if (shard.contains("/") || shard.contains("\\") || shard.equals("..")) {
+            JsonElement v = e.getValue();
+            if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+                throw new IOException(index + ": weight_map entry for '" + e.getKey() + "' must be a shard file name, got " + v);
+            }
+            String shard = v.getAsString();
+            if (!isPlainFileName(shard)) {
                 throw new IOException(index + ": shard name '" + shard + "' for '" + e.getKey() + "' must be a plain file name");
             }
+            weightMap.put(e.getKey(), shard);
             names.add(shard);
+        }
+        if (names.isEmpty()) {
+            throw new IOException(index + ": weight_map is empty");
         }
         List<Path> out = new ArrayList<>();
         for (String n : names) {
-            out.add(index.resolveSibling(n));
+            Path shard = index.resolveSibling(n);
+            if (!Files.isRegularFile(shard)) {
+                throw new IOException(index + ": shard '" + n + "' is missing");
+            }
+            out.add(shard);
         }
-        return out;
+        return new Located(List.copyOf(out), index, weightMap);
+    }
+
+    private static boolean isPlainFileName(String s) {
+        return !s.isEmpty() && !s.equals(".") && !s.equals("..") && s.indexOf('/') < 0 && s.indexOf('\\') < 0
+                && s.indexOf(':') < 0 && s.indexOf('\0') < 0;
     }
 
     /** Loads every tensor of the files into {@code manager}, floating ones as {@code dtype}. */
@@ -83,9 +117,41 @@ public final class ModelWeights {
         return out;
     }
 
-    /** Loads a component folder (config.json beside the weights). */
+    /**
+     * Loads a component folder (config.json beside the weights). For a sharded layout every tensor must sit in
+     * the shard the index names, and every indexed tensor must be present.
+     */
     public static Map<String, NDArray> load(Path dir, String variant, NDManager manager, DataType dtype) throws IOException {
-        return load(files(dir, variant), manager, dtype);
+        Located where = locate(dir, variant);
+        if (where.index() != null) {
+            checkIndex(where);
+        }
+        return load(where.files(), manager, dtype);
+    }
+
+    private static void checkIndex(Located where) throws IOException {
+        Set<String> seen = new LinkedHashSet<>();
+        for (Path f : where.files()) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(f)) {
+                for (String name : st.tensors().keySet()) {
+                    String expected = where.weightMap().get(name);
+                    if (expected == null) {
+                        throw new SafeTensorsException(f + ": tensor '" + name + "' is not listed in " + where.index());
+                    }
+                    if (!expected.equals(f.getFileName().toString())) {
+                        throw new SafeTensorsException(f + ": tensor '" + name + "' is listed under shard '" + expected
+                                + "' in " + where.index());
+                    }
+                    seen.add(name);
+                }
+            }
+        }
+        for (String name : where.weightMap().keySet()) {
+            if (!seen.contains(name)) {
+                throw new SafeTensorsException(where.index() + ": tensor '" + name + "' is in no shard (expected in '"
+                        + where.weightMap().get(name) + "')");
+            }
+        }
     }
 
     /** A readable source description for error messages. */

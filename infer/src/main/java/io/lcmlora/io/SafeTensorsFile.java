@@ -58,7 +58,7 @@ public final class SafeTensorsFile implements AutoCloseable {
                 throw err(path, "file is " + size + " bytes, shorter than the 8-byte header length");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
+            readFully(path, ch, lenBuf, 0);
             long n = lenBuf.getLong(0);
             if (n < 2 || n > MAX_HEADER_BYTES) {
                 throw err(path, "header length " + Long.toUnsignedString(n) + " is outside [2, " + MAX_HEADER_BYTES + "]");
@@ -67,7 +67,7 @@ public final class SafeTensorsFile implements AutoCloseable {
                 throw err(path, "header length " + n + " exceeds the file size " + size + " (truncated file?)");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) n);
-            readFully(ch, hb, 8);
+            readFully(path, ch, hb, 8);
             String json;
             try {
                 json = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -86,11 +86,11 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
     }
 
-    private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+    private static void readFully(Path path, FileChannel ch, ByteBuffer b, long pos) throws IOException {
         while (b.hasRemaining()) {
             int r = ch.read(b, pos + b.position());
             if (r < 0) {
-                throw new IOException("unexpected end of file");
+                throw err(path, "unexpected end of file at byte " + (pos + b.position()));
             }
         }
     }
@@ -129,29 +129,40 @@ public final class SafeTensorsFile implements AutoCloseable {
         } catch (IOException | IllegalStateException | NumberFormatException e) {
             throw err(path, "header is not valid JSON: " + e.getMessage());
         }
+        for (TensorInfo t : out.values()) {
+            if (t.end() > dataLen) {
+                throw err(path, "tensor '" + t.name() + "': data_offsets [" + t.begin() + ", " + t.end()
+                        + "] run past the end of the " + dataLen + "-byte data section (truncated file?)");
+            }
+        }
         List<TensorInfo> byOffset = new ArrayList<>(out.values());
         byOffset.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long expected = 0;
+        String previous = null;
         for (TensorInfo t : byOffset) {
             if (t.begin() < expected) {
-                throw err(path, "tensor '" + t.name() + "' overlaps the previous tensor (begins at " + t.begin()
-                        + ", previous ends at " + expected + ")");
+                throw err(path, "tensor '" + t.name() + "' overlaps tensor '" + previous + "' (begins at " + t.begin()
+                        + ", '" + previous + "' ends at " + expected + ")");
             }
             if (t.begin() > expected) {
                 throw err(path, "gap in the data section before tensor '" + t.name() + "' (bytes " + expected
                         + ".." + t.begin() + " unused)");
             }
             expected = t.end();
+            previous = t.name();
         }
         if (expected != dataLen) {
-            throw err(path, expected > dataLen
-                    ? "tensor data ends at " + expected + " but the data section has only " + dataLen + " bytes (truncated file?)"
-                    : "data section has " + (dataLen - expected) + " trailing bytes after the last tensor");
+            throw err(path, "data section has " + (dataLen - expected) + " trailing bytes after the last tensor"
+                    + (previous == null ? "" : " '" + previous + "'"));
         }
         return out;
     }
 
     private static void readMetadata(Path path, JsonReader r, Map<String, String> meta) throws IOException {
+        if (r.peek() == JsonToken.NULL) {
+            r.nextNull();
+            return;
+        }
         if (r.peek() != JsonToken.BEGIN_OBJECT) {
             throw err(path, "__metadata__ must be an object of strings");
         }
@@ -176,6 +187,10 @@ public final class SafeTensorsFile implements AutoCloseable {
         r.beginObject();
         while (r.hasNext()) {
             String k = r.nextName();
+            if ((k.equals("dtype") && dtypeName != null) || (k.equals("shape") && shape != null)
+                    || (k.equals("data_offsets") && offsets != null)) {
+                throw err(path, "tensor '" + name + "': field '" + k + "' appears twice");
+            }
             switch (k) {
                 case "dtype" -> {
                     if (r.peek() != JsonToken.STRING) {
@@ -339,28 +354,31 @@ public final class SafeTensorsFile implements AutoCloseable {
     }
 
     /**
-     * Loads a tensor as an engine-owned array (a copy: the mapping is released), converting floating data
-     * to {@code target} when it is not null.
+     * Loads a tensor as an engine-owned array, converting floating data to {@code target} when it is not
+     * null. The result never shares memory with the file: the engine's same-type {@code toType(t, true)} is
+     * not a copy in DJL 0.36 (its JNI calls {@code Tensor.to(device, dtype)}, which returns the tensor itself),
+     * so the mapped view is cloned, or converted, and the mapping is dropped before this returns. The array
+     * stays valid after {@link #close()} and in-place ops on it are safe.
      */
     public NDArray load(String name, NDManager manager, DataType target) throws IOException {
         TensorInfo t = info(name);
         Shape shape = new Shape(t.shape());
+        DataType natural = t.dtype().engineType();
+        DataType want = target != null && t.dtype().isFloating() ? target : natural;
         NDArray out;
         if (t.dtype() == DType.BF16) {
-            out = manager.create(floats(name), shape);
+            try (NDArray widened = manager.create(floats(name), shape)) {
+                out = want == DataType.FLOAT32 ? widened.duplicate() : widened.toType(want, false);
+            }
         } else if (t.numel() == 0) {
-            out = manager.zeros(shape, t.dtype().engineType());
+            out = manager.zeros(shape, want);
         } else {
             try (NDManager tmp = manager.newSubManager()) {
-                NDArray mapped = tmp.create(bytes(name), shape, t.dtype().engineType());
-                out = mapped.duplicate();
+                // [numel] bytes of the file, zero-copy: valid only while `mapped` and its buffer live
+                NDArray mapped = tmp.create(bytes(name), shape, natural);
+                out = want == natural ? mapped.duplicate() : mapped.toType(want, false);
                 out.attach(manager);
             }
-        }
-        if (target != null && t.dtype().isFloating() && out.getDataType() != target) {
-            NDArray cast = out.toType(target, false);
-            out.close();
-            out = cast;
         }
         return out;
     }

@@ -1,6 +1,7 @@
 package io.lcmlora.io;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,9 +13,12 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Builds a safetensors file in memory order and writes it atomically (temp file in the target folder, then
@@ -25,6 +29,7 @@ public final class SafeTensorsWriter {
     private record Entry(String name, DType dtype, long[] shape, ByteBuffer data) {}
 
     private final List<Entry> entries = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
 
     public SafeTensorsWriter metadata(String key, String value) {
@@ -39,24 +44,34 @@ public final class SafeTensorsWriter {
 
     /** Adds raw little-endian bytes of the given dtype and shape. */
     public SafeTensorsWriter add(String name, DType dtype, long[] shape, ByteBuffer littleEndianData) {
-        long numel = 1;
-        for (long d : shape) {
-            numel = Math.multiplyExact(numel, d);
-        }
-        if (numel * dtype.size() != littleEndianData.remaining()) {
-            throw new IllegalArgumentException("tensor '" + name + "': shape needs " + numel * dtype.size()
-                    + " bytes, got " + littleEndianData.remaining());
-        }
-        for (Entry e : entries) {
-            if (e.name.equals(name)) {
-                throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
-            }
-        }
         if (name.equals("__metadata__")) {
             throw new IllegalArgumentException("'__metadata__' is reserved");
         }
+        long bytes = byteSize(name, dtype, shape);
+        if (bytes != littleEndianData.remaining()) {
+            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " of " + dtype
+                    + " needs " + bytes + " bytes, got " + littleEndianData.remaining());
+        }
+        if (!names.add(name)) {
+            throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
+        }
         entries.add(new Entry(name, dtype, shape.clone(), littleEndianData.duplicate().order(ByteOrder.LITTLE_ENDIAN)));
         return this;
+    }
+
+    private static long byteSize(String name, DType dtype, long[] shape) {
+        long n = dtype.size();
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException("tensor '" + name + "': negative dimension in shape " + Arrays.toString(shape));
+            }
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " overflows");
+            }
+        }
+        return n;
     }
 
     /** Adds an engine array in its own dtype (the data is copied to the host now). */
@@ -67,7 +82,15 @@ public final class SafeTensorsWriter {
     /** Adds an engine array stored as {@code dtype}; floating arrays are converted, BF16 rounded to nearest even. */
     public SafeTensorsWriter add(String name, NDArray array, DType dtype) {
         if (dtype == DType.BF16) {
-            return addFloats(name, array.getShape().getShape(), array.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), DType.BF16);
+            float[] values;
+            if (array.getDataType() == DataType.FLOAT32) {
+                values = array.toFloatArray();
+            } else {
+                try (NDArray f32 = array.toType(DataType.FLOAT32, false)) {
+                    values = f32.toFloatArray();
+                }
+            }
+            return addFloats(name, array.getShape().getShape(), values, DType.BF16);
         }
         if (DType.of(array.getDataType()) == dtype) {
             return add(name, array);

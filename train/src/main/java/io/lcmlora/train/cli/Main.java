@@ -24,14 +24,20 @@ public final class Main implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    public static void main(String[] args) {
-        int code = new CommandLine(new Main()).setExecutionExceptionHandler((ex, cl, parsed) -> {
+    /** The full command line with its error handler (tests run commands through it too). */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
+        return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (System.getenv("LCM_DEBUG") != null) {
                 ex.printStackTrace(cl.getErr());
             }
             return 1;
-        }).execute(args);
-        System.exit(code);
+        });
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
     }
 }

@@ -1,0 +1,75 @@
+package io.lcmlora.train.config;
+
+import java.util.List;
+
+/** Range checks for config records' compact constructors; each failure names the (local) key and the valid range. */
+final class Check {
+    private Check() {}
+
+    static int range(String key, int v, int min, int max) {
+        if (v < min || v > max) {
+            throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
+        }
+        return v;
+    }
+
+    static long range(String key, long v, long min, long max) {
+        if (v < min || v > max) {
+            throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
+        }
+        return v;
+    }
+
+    /** min <= v <= max (both closed). */
+    static double closed(String key, double v, double min, double max) {
+        if (!(v >= min && v <= max)) {
+            throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
+        }
+        return v;
+    }
+
+    /** min <= v < max. */
+    static double closedOpen(String key, double v, double min, double max) {
+        if (!(v >= min && v < max)) {
+            throw new ConfigException(key, "must be in [" + min + ", " + max + "), got " + v);
+        }
+        return v;
+    }
+
+    /** min < v <= max. */
+    static double openClosed(String key, double v, double min, double max) {
+        if (!(v > min && v <= max)) {
+            throw new ConfigException(key, "must be in (" + min + ", " + max + "], got " + v);
+        }
+        return v;
+    }
+
+    static int multipleOf(String key, int v, int m) {
+        if (v % m != 0) {
+            throw new ConfigException(key, "must be a multiple of " + m + ", got " + v);
+        }
+        return v;
+    }
+
+    static String notBlank(String key, String v) {
+        if (v == null || v.isBlank()) {
+            throw new ConfigException(key, "must be a non-empty string");
+        }
+        return v;
+    }
+
+    static List<String> strings(String key, List<String> v, boolean allowEmpty) {
+        if (v == null) {
+            throw new ConfigException(key, "must be a list");
+        }
+        if (!allowEmpty && v.isEmpty()) {
+            throw new ConfigException(key, "must list at least one entry");
+        }
+        for (int i = 0; i < v.size(); i++) {
+            if (v.get(i) == null || v.get(i).isBlank()) {
+                throw new ConfigException(key, "entry " + i + " is empty");
+            }
+        }
+        return List.copyOf(v);
+    }
+}

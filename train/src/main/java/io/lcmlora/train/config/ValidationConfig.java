@@ -1,0 +1,35 @@
+package io.lcmlora.train.config;
+
+import java.util.List;
+
+/**
+ * Validation images every {@code every} optimizer steps (0 = never), logged as TensorBoard image summaries.
+ * Defaults: the reference script's four prompts, 4 steps and 4 images per prompt, every 200 steps. The reference
+ * passes guidance_scale 0.0; any value <= 1 disables CFG in diffusers, so 1.0 here is the same thing.
+ */
+public record ValidationConfig(int every, List<String> prompts, int steps, double guidanceScale, int imagesPerPrompt) {
+
+    /** The validation prompts of diffusers' {@code train_lcm_distill_lora_sdxl_wds.py} ({@code log_validation}). */
+    public static final List<String> REFERENCE_PROMPTS = List.of(
+            "portrait photo of a girl, photograph, highly detailed face, depth of field, moody light, golden hour, "
+                    + "style by Dan Winters, Russell James, Steve McCurry, centered, extremely detailed, Nikon D850, "
+                    + "award winning photography",
+            "Self-portrait oil painting, a beautiful cyborg with golden hair, 8k",
+            "Astronaut in a jungle, cold color palette, muted colors, detailed, 8k",
+            "A photo of beautiful mountain with realistic sunset and blue lake, highly detailed, masterpiece");
+
+    public ValidationConfig {
+        Check.range("every", every, 0, 1_000_000_000);
+        prompts = Check.strings("prompts", prompts, true);
+        if (every > 0 && prompts.isEmpty()) {
+            throw new ConfigException("prompts", "must list at least one prompt when validation.every > 0");
+        }
+        Check.range("steps", steps, 1, 50);
+        Check.closed("guidance_scale", guidanceScale, 0, 30);
+        Check.range("images_per_prompt", imagesPerPrompt, 1, 64);
+    }
+
+    public static ValidationConfig defaults() {
+        return new ValidationConfig(200, REFERENCE_PROMPTS, 4, 1.0, 4);
+    }
+}

@@ -1,0 +1,179 @@
+package io.lcmlora.train.data;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Webdataset {@code .tar} shards (a path is a shard or a folder of shards, taken in sorted order). Members are grouped
+ * into examples by key as webdataset's {@code base_plus_ext} does: the key is the member path up to the first dot of
+ * its file name, the extension the rest, lower-cased ({@code 00042.jpg} + {@code 00042.txt} + {@code 00042.json}).
+ * An example needs an image ({@code jpg jpeg png webp bmp}) and a caption: {@code txt}/{@code text}/{@code caption},
+ * else the {@code caption} or {@code text} key of its {@code json}, which may also give the original size
+ * ({@code original_width}/{@code original_height}, or {@code width}/{@code height} as in the LAION shards). Data is
+ * read straight from the shard by offset; nothing is extracted to disk.
+ */
+public final class WebDatasetSource implements ImageCaptionSource {
+    static final Set<String> IMAGE_EXT = Set.of("jpg", "jpeg", "png", "webp", "bmp");
+    static final Set<String> TEXT_EXT = Set.of("txt", "text", "caption");
+    static final long MAX_TEXT_BYTES = 1 << 20;
+    static final long MAX_IMAGE_BYTES = 256L << 20;
+
+    private record Example(int shard, String key, TarIndex.Member image, TarIndex.Member text, TarIndex.Member json) {}
+
+    private final List<Path> shards = new ArrayList<>();
+    private final List<FileChannel> channels = new ArrayList<>();
+    private final List<Example> examples = new ArrayList<>();
+    private final SkipCounter skips;
+
+    public WebDatasetSource(List<Path> paths, SkipCounter skips) throws IOException {
+        this.skips = skips;
+        for (Path p : paths) {
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.list(p)) {
+                    shards.addAll(s.filter(f -> f.getFileName().toString().endsWith(".tar")).sorted().toList());
+                }
+            } else if (Files.isRegularFile(p)) {
+                shards.add(p);
+            } else {
+                throw new NoSuchFileException(p + " (data.paths: no such .tar shard or folder)");
+            }
+        }
+        try {
+            for (int i = 0; i < shards.size(); i++) {
+                FileChannel ch = TarIndex.open(shards.get(i));
+                channels.add(ch);
+                index(i, TarIndex.list(ch, shards.get(i), skips));
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private void index(int shard, List<TarIndex.Member> members) {
+        Map<String, Map<String, TarIndex.Member>> byKey = new LinkedHashMap<>();
+        String name = shards.get(shard).getFileName().toString();
+        for (TarIndex.Member m : members) {
+            int slash = m.name().lastIndexOf('/');
+            int dot = m.name().indexOf('.', slash + 1);
+            if (dot <= slash + 1 || dot == m.name().length() - 1) {
+                skips.skip("tar member without key.extension", name + ":" + m.name());
+                continue;
+            }
+            String key = m.name().substring(0, dot);
+            String ext = m.name().substring(dot + 1).toLowerCase(Locale.ROOT);
+            if (byKey.computeIfAbsent(key, k -> new LinkedHashMap<>()).putIfAbsent(ext, m) != null) {
+                skips.skip("duplicate tar member", name + ":" + m.name());
+            }
+        }
+        for (var e : byKey.entrySet()) {
+            Map<String, TarIndex.Member> parts = e.getValue();
+            TarIndex.Member image = first(parts, IMAGE_EXT);
+            TarIndex.Member text = first(parts, TEXT_EXT);
+            TarIndex.Member json = parts.get("json");
+            if (image == null) {
+                skips.skip("no image", name + ":" + e.getKey());
+            } else if (text == null && json == null) {
+                skips.skip("no caption", name + ":" + e.getKey());
+            } else {
+                examples.add(new Example(shard, e.getKey(), image, text, json));
+            }
+        }
+    }
+
+    private static TarIndex.Member first(Map<String, TarIndex.Member> parts, Set<String> exts) {
+        for (var e : parts.entrySet()) {
+            if (exts.contains(e.getKey())) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public int size() {
+        return examples.size();
+    }
+
+    @Override
+    public String id(int index) {
+        Example e = examples.get(index);
+        return shards.get(e.shard).getFileName() + ":" + e.key;
+    }
+
+    @Override
+    public RawSample read(int index) throws IOException {
+        Example e = examples.get(index);
+        FileChannel ch = channels.get(e.shard);
+        Path shard = shards.get(e.shard);
+        String caption = null;
+        int w = 0;
+        int h = 0;
+        if (e.json != null) {
+            JsonObject o = json(bytes(ch, e.json, MAX_TEXT_BYTES, shard), id(index));
+            JsonElement c = o.has("caption") ? o.get("caption") : o.get("text");
+            if (c != null && c.isJsonPrimitive() && c.getAsJsonPrimitive().isString()) {
+                caption = c.getAsString();
+            }
+            w = JsonlSource.size(o, "original_width", "width");
+            h = JsonlSource.size(o, "original_height", "height");
+        }
+        if (e.text != null) {
+            caption = new String(bytes(ch, e.text, MAX_TEXT_BYTES, shard), StandardCharsets.UTF_8);
+        }
+        if (caption == null) {
+            throw new SkipException("no caption", id(index) + " (json has no caption/text)");
+        }
+        return new RawSample(id(index), bytes(ch, e.image, MAX_IMAGE_BYTES, shard), caption.strip(), w, h);
+    }
+
+    private static byte[] bytes(FileChannel ch, TarIndex.Member m, long max, Path shard) throws IOException {
+        if (m.size() > max) {
+            throw new SkipException("oversized tar member", shard.getFileName() + ":" + m.name() + " (" + m.size() + " bytes)");
+        }
+        return TarIndex.readData(ch, m.offset(), m.size(), shard);
+    }
+
+    private static JsonObject json(byte[] b, String id) throws SkipException {
+        try {
+            JsonElement el = JsonParser.parseString(new String(b, StandardCharsets.UTF_8));
+            if (el.isJsonObject()) {
+                return el.getAsJsonObject();
+            }
+        } catch (RuntimeException e) {
+            // fall through
+        }
+        throw new SkipException("bad json", id);
+    }
+
+    @Override
+    public SkipCounter skips() {
+        return skips;
+    }
+
+    /** The shards indexed, in order. */
+    public List<Path> shards() {
+        return List.copyOf(shards);
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (FileChannel ch : channels) {
+            ch.close();
+        }
+    }
+}
