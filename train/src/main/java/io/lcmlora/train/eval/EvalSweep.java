@@ -9,6 +9,7 @@ import io.lcmlora.eval.FrechetDistance;
 import io.lcmlora.eval.ImageFolder;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.SafeTensorsFile;
+import io.lcmlora.train.config.EvalConfig;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +60,7 @@ public final class EvalSweep {
         this.extractors = extractors;
         this.progress = progress;
         this.layout = new SweepLayout(Path.of(config.outputDir()));
-        this.settings = config.expand();
+        this.settings = SweepSetting.expand(config);
         this.prompts = EvalPrompts.read(Path.of(config.prompts()));
         long perSetting = (long) prompts.size() * config.seeds().size() * config.imagesPerPrompt();
         if (perSetting < 2) {
@@ -291,7 +292,7 @@ public final class EvalSweep {
         double[] t = timing(s);
         List<SweepResults.Adapter> adapters = s.adapters().stream()
                 .map(a -> new SweepResults.Adapter(a.name(), a.file(), a.weight())).toList();
-        return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.scheduler(),
+        return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
                 s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), report.samplesB(), report.samplesA(),
                 s.name(), layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
                 report.warnings());
@@ -315,7 +316,7 @@ public final class EvalSweep {
             rows.add(row);
         }
         String title = s.name() + ": " + s.model().name() + ", " + s.describe() + ", " + s.steps() + " steps, guidance "
-                + SweepSetting.number(s.guidance()) + " (rows: seeds " + seeds + ")";
+                + EvalConfig.number(s.guidance()) + " (rows: seeds " + seeds + ")";
         List<String> labels = cols.stream().map(p -> "#" + p.index() + " " + p.prompt()).toList();
         BufferedImage grid = SampleGrid.draw(title, labels, rows, GRID_CELL);
         SweepImages.writePng(layout.grid(s), new SampleGenerator.Sample(grid, null));
@@ -329,7 +330,7 @@ public final class EvalSweep {
             labels.putIfAbsent(r.family(), r.family() + " (" + r.model() + ", " + r.scheduler()
                     + (r.adapters().isEmpty() ? "" : " + " + String.join("+",
                             r.adapters().stream().map(SweepResults.Adapter::name).toList()))
-                    + ", g=" + SweepSetting.number(r.guidance()) + ")");
+                    + ", g=" + EvalConfig.number(r.guidance()) + ")");
         }
         List<FidPlot.Series> series = new ArrayList<>();
         for (Map.Entry<String, List<double[]>> e : byFamily.entrySet()) {

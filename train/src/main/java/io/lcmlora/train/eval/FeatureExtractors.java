@@ -3,6 +3,7 @@ package io.lcmlora.train.eval;
 import io.lcmlora.eval.FeatureExtractor;
 import io.lcmlora.eval.InceptionV3Fid;
 import io.lcmlora.eval.Preprocessing;
+import io.lcmlora.train.config.EvalConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

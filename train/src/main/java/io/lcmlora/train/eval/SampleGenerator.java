@@ -1,5 +1,6 @@
 package io.lcmlora.train.eval;
 
+import io.lcmlora.train.config.EvalConfig;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.util.List;

@@ -3,6 +3,7 @@ package io.lcmlora.train.eval;
 import com.google.gson.FieldNamingPolicy;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import io.lcmlora.train.config.EvalConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,10 +63,10 @@ public record SweepResults(String format, int version, String prompts, int promp
         for (Setting s : settings) {
             StringBuilder sampler = new StringBuilder(s.scheduler());
             for (Adapter a : s.adapters()) {
-                sampler.append(" + ").append(a.name()).append('@').append(SweepSetting.number(a.weight()));
+                sampler.append(" + ").append(a.name()).append('@').append(EvalConfig.number(a.weight()));
             }
             sb.append("| ").append(s.name()).append(" | ").append(s.model()).append(" | ").append(sampler).append(" | ")
-                    .append(s.steps()).append(" | ").append(SweepSetting.number(s.guidance())).append(" | ")
+                    .append(s.steps()).append(" | ").append(EvalConfig.number(s.guidance())).append(" | ")
                     .append(String.format(Locale.ROOT, "%.2f", s.fid())).append(" | ").append(s.samples()).append(" | ")
                     .append(s.secondsPerImage() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.secondsPerImage()))
                     .append(" |\n");

@@ -8,6 +8,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.lcmlora.eval.FrechetDistance;
+import io.lcmlora.train.config.EvalConfig;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ class EvalSweepTest {
                         throw new IllegalStateException("simulated interruption");
                     }
                     List<Sample> out = new ArrayList<>();
-                    double noise = (s.scheduler().equals("lcm") ? 1.5 : 3.0) / s.steps();
+                    double noise = (s.scheduler() == EvalConfig.Scheduler.LCM ? 1.5 : 3.0) / s.steps();
                     for (int k = 0; k < count; k++) {
                         out.add(new Sample(texture(p.index(), 1000 + firstSeed + k, noise), null));
                         images.incrementAndGet();
@@ -98,11 +99,11 @@ class EvalSweepTest {
         }
         Files.writeString(tmp.resolve("data/prompts.jsonl"), jsonl.toString());
         List<EvalConfig.SettingSpec> settings = List.of(
-                new EvalConfig.SettingSpec("lcm", null, "lcm", List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null),
-                new EvalConfig.SettingSpec("ddim", null, "ddim", List.of(4, 8), List.of(5.0), null, null));
+                new EvalConfig.SettingSpec("lcm", null, EvalConfig.Scheduler.LCM, List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null),
+                new EvalConfig.SettingSpec("ddim", null, EvalConfig.Scheduler.DDIM, List.of(4, 8), List.of(5.0), null, null));
         return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString(), null)),
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
-                tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", "fp32",
+                tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
                 new EvalConfig.FeaturesConfig("projection", null, 8, "none", 5), null, settings,
                 tmp.resolve("out").toString(), 4);
     }
