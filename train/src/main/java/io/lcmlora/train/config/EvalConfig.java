@@ -63,8 +63,8 @@ public record EvalConfig(
         DDIM
     }
 
-    /** A named base model: a diffusers SDXL folder, optionally with its VAE folder replaced (e.g. sdxl-vae-fp16-fix). */
-    public record ModelSpec(String name, String path, @Nullable String vae) {
+    /** A named base model: a diffusers SDXL folder (with model_index.json). */
+    public record ModelSpec(String name, String path) {
         public ModelSpec {
             Check.name("name", name);
             Check.notBlank("path", path);

@@ -101,7 +101,7 @@ class EvalSweepTest {
         List<EvalConfig.SettingSpec> settings = List.of(
                 new EvalConfig.SettingSpec("lcm", null, EvalConfig.Scheduler.LCM, List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null),
                 new EvalConfig.SettingSpec("ddim", null, EvalConfig.Scheduler.DDIM, List.of(4, 8), List.of(5.0), null, null));
-        return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString(), null)),
+        return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString())),
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
                 tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
                 new EvalConfig.FeaturesConfig("projection", null, 8, "none", 5), null, settings,
