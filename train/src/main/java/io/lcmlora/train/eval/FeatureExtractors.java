@@ -11,8 +11,8 @@ import java.util.Map;
 
 /**
  * The feature extractors a sweep config can name by {@code features.type}. {@link #standard()} knows
- * {@code inception} (pytorch-fid's InceptionV3); other extractors (a TorchScript module, a domain classifier) are
- * added with {@link #with}.
+ * {@code inception} (pytorch-fid's InceptionV3, the FID) and {@code pixels} ({@link PixelProjection}, a weight-free
+ * smoke-test extractor); other extractors (a TorchScript module, a domain classifier) are added with {@link #with}.
  */
 public final class FeatureExtractors {
     /** Opens an extractor from the {@code features} section. */
@@ -27,10 +27,11 @@ public final class FeatureExtractors {
         this.factories = factories;
     }
 
-    /** The extractors every build has: {@code inception}. */
+    /** The extractors every build has: {@code inception} and {@code pixels}. */
     public static FeatureExtractors standard() {
         Map<String, Factory> m = new LinkedHashMap<>();
         m.put("inception", FeatureExtractors::inception);
+        m.put("pixels", c -> new PixelProjection(c.dims()));
         return new FeatureExtractors(m);
     }
 

@@ -104,12 +104,12 @@ class EvalSweepTest {
         return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString())),
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
                 tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
-                new EvalConfig.FeaturesConfig("projection", null, 8, "none", 5), null, settings,
+                new EvalConfig.FeaturesConfig("pixels", null, 8, "none", 5), null, settings,
                 tmp.resolve("out").toString(), 4);
     }
 
     static FeatureExtractors extractors() {
-        return FeatureExtractors.standard().with("projection", c -> new ProjectionExtractor(c.dims()));
+        return FeatureExtractors.standard();
     }
 
     static Map<Path, FileTime> pngTimes(Path root) throws IOException {
@@ -131,7 +131,7 @@ class EvalSweepTest {
     }
 
     static double[][] features(List<Path> files) throws IOException {
-        ProjectionExtractor ex = new ProjectionExtractor(8);
+        PixelProjection ex = new PixelProjection(8);
         double[][] out = new double[files.size()][];
         try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
             for (int i = 0; i < files.size(); i++) {
