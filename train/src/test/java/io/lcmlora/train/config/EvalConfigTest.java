@@ -46,6 +46,17 @@ class EvalConfigTest {
     }
 
     @Test
+    void tinyExampleBinds() throws Exception {
+        EvalConfig c = EvalConfig.load(CONFIGS.resolve("eval-tiny.yaml"), List.of()).requireRunnable();
+        assertEquals("testdata/tiny-sdxl", c.models().get(0).path());
+        assertEquals("pixels", c.features().type());
+        assertEquals(List.of(0L, 100L), c.seeds());
+        assertEquals(EvalConfig.Precision.FP32, c.precision());
+        assertEquals(List.of("tiny-lora"), c.settings().get(0).adapters());
+        assertEquals(List.of(), c.settings().get(1).adapters());
+    }
+
+    @Test
     void listsOfRecordsTakeDefaultsAndNameTheirEntries() {
         EvalConfig c = EvalConfig.parse(MINIMAL).requireRunnable();
         EvalConfig.SettingSpec lcm = c.settings().get(0);
