@@ -256,6 +256,11 @@ public final class EvalSweep {
             try (SafeTensorsFile st = SafeTensorsFile.open(cache)) {
                 stored = st.metadata().get(CACHE_KEY);
             }
+            if (stored == null) {
+                throw new IOException(cache + ": exists but was not written by a sweep (no '" + CACHE_KEY + "' entry), "
+                        + "so it is not overwritten; to compare against these precomputed statistics, list no "
+                        + "references in the prompt file, otherwise point reference_stats to another file");
+            }
             if (key.equals(stored)) {
                 return FeatureStats.load(cache);
             }

@@ -10,9 +10,10 @@ import java.awt.geom.AffineTransform;
 import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.TreeSet;
 
 /**
@@ -85,7 +86,7 @@ public final class FidPlot {
                 g.setColor(new Color(0xE0E0E0));
                 g.drawLine(left, py, left + pw, py);
                 g.setColor(Color.BLACK);
-                String t = tick(y, yStep);
+                String t = tick(y);
                 g.drawString(t, left - 6 - fm.stringWidth(t), py + fm.getAscent() / 2 - 1);
             }
             for (double x : xs) {
@@ -93,7 +94,7 @@ public final class FidPlot {
                 g.setColor(new Color(0xE0E0E0));
                 g.drawLine(px, top, px, top + ph);
                 g.setColor(Color.BLACK);
-                String t = tick(x, 1);
+                String t = tick(x);
                 g.drawString(t, px - fm.stringWidth(t) / 2, top + ph + fm.getAscent() + 4);
             }
             g.setColor(Color.BLACK);
@@ -183,10 +184,11 @@ public final class FidPlot {
         return niceCeil(v);
     }
 
-    private static String tick(double v, double step) {
-        if (step >= 1 && v == Math.rint(v)) {
-            return Long.toString((long) v);
+    /** A tick label: six significant digits at most, no trailing zeros (0.6, 2.5, 40). */
+    static String tick(double v) {
+        if (v == 0) {
+            return "0";
         }
-        return String.format(Locale.ROOT, "%.3g", v);
+        return new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
     }
 }

@@ -9,8 +9,8 @@ import java.awt.image.BufferedImage;
 import java.util.List;
 
 /**
- * A setting's sample grid: one column per prompt, one row per seed, every image scaled (down only) to fit a
- * {@code cell x cell} square, under a title line; the column header is the prompt index.
+ * A setting's sample grid: one column per prompt, one row per seed, every image scaled to fit a {@code cell x cell}
+ * square, under a title line; the column header is the prompt index and text.
  */
 public final class SampleGrid {
     static final int GAP = 4;
@@ -33,7 +33,6 @@ public final class SampleGrid {
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, width, height);
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
             g.drawString(fit(g.getFontMetrics(), title, width - 2 * GAP), GAP, TITLE - 9);
@@ -48,18 +47,38 @@ public final class SampleGrid {
                     if (img == null) {
                         continue;
                     }
-                    double scale = Math.min(1.0, (double) cell / Math.max(img.getWidth(), img.getHeight()));
+                    double scale = (double) cell / Math.max(img.getWidth(), img.getHeight());
                     int w = Math.max(1, (int) Math.round(img.getWidth() * scale));
                     int h = Math.max(1, (int) Math.round(img.getHeight() * scale));
                     int x = GAP + c * (cell + GAP) + (cell - w) / 2;
                     int y = TITLE + HEADER + r * (cell + GAP) + (cell - h) / 2;
-                    g.drawImage(img, x, y, w, h, null);
+                    // small images are enlarged with visible pixels, large ones shrunk without aliasing
+                    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, scale >= 1
+                            ? RenderingHints.VALUE_INTERPOLATION_NEAREST_NEIGHBOR : RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+                    g.drawImage(shrink(img, w, h), x, y, w, h, null);
                 }
             }
         } finally {
             g.dispose();
         }
         return out;
+    }
+
+    /**
+     * Halves the image (bilinear, so every source pixel counts) until it is within 2x of {@code w x h}: a single
+     * bicubic draw from 1024 to 192 pixels would skip most pixels and alias.
+     */
+    static BufferedImage shrink(BufferedImage img, int w, int h) {
+        BufferedImage cur = img;
+        while (cur.getWidth() / 2 >= w && cur.getHeight() / 2 >= h) {
+            BufferedImage half = new BufferedImage(cur.getWidth() / 2, cur.getHeight() / 2, BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = half.createGraphics();
+            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+            g.drawImage(cur, 0, 0, half.getWidth(), half.getHeight(), null);
+            g.dispose();
+            cur = half;
+        }
+        return cur;
     }
 
     /** {@code text}, cut with an ellipsis to fit {@code width} pixels. */

@@ -36,7 +36,7 @@ public record SweepResults(String format, int version, String prompts, int promp
             Double secondsPerImage, List<String> warnings) {}
 
     static Gson gson() {
-        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls()
                 .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create();
     }
 
@@ -46,6 +46,11 @@ public record SweepResults(String format, int version, String prompts, int promp
 
     public static SweepResults fromJson(String json) {
         return gson().fromJson(json, SweepResults.class);
+    }
+
+    /** FID as the table shows it: two decimals, or three significant digits below 1 (tiny-model smoke runs). */
+    static String fid(double v) {
+        return String.format(Locale.ROOT, Math.abs(v) >= 1 ? "%.2f" : "%.3g", v);
     }
 
     /** A Markdown report: the setup, the FID table, every warning once (with the settings it concerns), the grids. */
@@ -67,7 +72,7 @@ public record SweepResults(String format, int version, String prompts, int promp
             }
             sb.append("| ").append(s.name()).append(" | ").append(s.model()).append(" | ").append(sampler).append(" | ")
                     .append(s.steps()).append(" | ").append(EvalConfig.number(s.guidance())).append(" | ")
-                    .append(String.format(Locale.ROOT, "%.2f", s.fid())).append(" | ").append(s.samples()).append(" | ")
+                    .append(fid(s.fid())).append(" | ").append(s.samples()).append(" | ")
                     .append(s.secondsPerImage() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.secondsPerImage()))
                     .append(" |\n");
         }

@@ -1,5 +1,6 @@
 package io.lcmlora.train.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -217,8 +218,8 @@ class EvalSweepTest {
 
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | samples | s/image |"), md);
-        assertTrue(md.contains(String.format(java.util.Locale.ROOT, "| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | %.2f | %d |",
-                fids[2], perSetting)), md);
+        assertTrue(md.contains("| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | " + SweepResults.fid(fids[2]) + " | "
+                + perSetting + " |"), md);
         for (String n : names) {
             BufferedImage grid = ImageIO.read(out.resolve("grid_" + n + ".png").toFile());
             // 4 prompt columns, 4 seed rows (0, 1, 10, 11) of 192-px cells
@@ -293,5 +294,40 @@ class EvalSweepTest {
         for (int i = 0; i < 5; i++) {
             assertEquals(clean.settings().get(i).fid(), results.settings().get(i).fid(), 0.0);
         }
+    }
+
+    @Test
+    void precomputedReferenceStatsAreUsedAndNeverOverwritten() throws IOException {
+        EvalConfig cfg = config();
+        List<Path> refs = new ArrayList<>();
+        StringBuilder bare = new StringBuilder();
+        for (int p = 0; p < PROMPTS; p++) {
+            refs.add(tmp.resolve("data/refs/" + p + "_0.png"));
+            refs.add(tmp.resolve("data/refs/" + p + "_1.png"));
+            bare.append("{\"prompt\": \"prompt number ").append(p).append("\"}\n");
+        }
+        Path stats = tmp.resolve("coco_stats.safetensors");
+        io.lcmlora.eval.FidStats.ofFiles(refs, new PixelProjection(8), 4, null).save(stats);
+        Files.writeString(tmp.resolve("data/bare.jsonl"), bare.toString());
+        List<EvalConfig.SettingSpec> one = List.of(cfg.settings().get(0));
+        EvalConfig withRefs = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4);
+        EvalConfig precomputed = new EvalConfig(cfg.models(), cfg.adapters(), tmp.resolve("data/bare.jsonl").toString(),
+                cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(),
+                one, tmp.resolve("b").toString(), 4);
+        SweepResults a = EvalSweep.run(withRefs, new FakeGenerator(), extractors(), SweepProgress.none());
+        SweepResults b = EvalSweep.run(precomputed, new FakeGenerator(), extractors(), SweepProgress.none());
+        assertEquals("precomputed stats file", b.reference().source());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(a.settings().get(i).fid(), b.settings().get(i).fid(), 1e-9 * a.settings().get(i).fid());
+        }
+        // a stats file the sweep did not write is not a cache to overwrite
+        byte[] before = Files.readAllBytes(stats);
+        EvalConfig clash = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4);
+        IOException e = assertThrows(IOException.class,
+                () -> EvalSweep.run(clash, new FakeGenerator(), extractors(), SweepProgress.none()));
+        assertTrue(e.getMessage().contains("not written by a sweep"), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(stats));
     }
 }
