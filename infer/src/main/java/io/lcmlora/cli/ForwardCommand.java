@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
             TextEncoderCommand.class,
             EncodePromptCommand.class,
             ForwardInceptionCommand.class,
+            VaeEncodeCommand.class,
+            VaeDecodeCommand.class,
         })
 public final class ForwardCommand implements Runnable {
     @Override

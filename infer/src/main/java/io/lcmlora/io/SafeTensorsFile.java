@@ -358,7 +358,8 @@ public final class SafeTensorsFile implements AutoCloseable {
      * null. The result never shares memory with the file: the engine's same-type {@code toType(t, true)} is
      * not a copy in DJL 0.36 (its JNI calls {@code Tensor.to(device, dtype)}, which returns the tensor itself),
      * so the mapped view is cloned, or converted, and the mapping is dropped before this returns. The array
-     * stays valid after {@link #close()} and in-place ops on it are safe.
+     * stays valid after {@link #close()} and in-place ops on it are safe. It is left unnamed: DJL passes arrays
+     * whose names contain dots to TorchScript methods as dictionary arguments.
      */
     public NDArray load(String name, NDManager manager, DataType target) throws IOException {
         TensorInfo t = info(name);
