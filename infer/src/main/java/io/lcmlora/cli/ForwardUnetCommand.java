@@ -6,10 +6,14 @@ import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
+import io.lcmlora.io.singlefile.SingleFileCheckpoint;
+import io.lcmlora.io.singlefile.SingleFileConfigs;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -19,8 +23,12 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "unet", mixinStandardHelpOptions = true, description = "Run the UNet on inputs from a safetensors file.")
 public final class ForwardUnetCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "unet/ folder or diffusers SDXL folder")
+    @Option(names = "--model", required = true,
+            description = "unet/ folder, diffusers SDXL folder, or SDXL single-file checkpoint (.safetensors)")
     Path model;
+
+    @Mixin
+    SingleFileOptions singleFile = new SingleFileOptions();
 
     @Option(names = "--inputs", required = true, description = "safetensors with sample, timestep, encoder_hidden_states, text_embeds, time_ids")
     Path inputs;
@@ -33,14 +41,24 @@ public final class ForwardUnetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(model, inputs, output, Precision.parse(dtype));
+        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype));
         return 0;
     }
 
-    /** The command's work, callable from tests. */
+    /** {@link #run(Path, SingleFileConfigs, Path, Path, DataType)} with the single-file configs detected. */
     public static void run(Path model, Path inputs, Path output, DataType dtype) throws Exception {
+        run(model, null, inputs, output, dtype);
+    }
+
+    /**
+     * The command's work, callable from tests. A {@code model} that is a file is a single-file checkpoint, read with
+     * {@code configs} (null: the preset that fits); a folder is a unet/ or diffusers SDXL folder.
+     */
+    public static void run(Path model, SingleFileConfigs configs, Path inputs, Path output, DataType dtype) throws Exception {
         try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile in = SafeTensorsFile.open(inputs)) {
-            UNet2DConditionModel unet = UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
+            UNet2DConditionModel unet = Files.isRegularFile(model)
+                    ? SingleFileCheckpoint.loadUnet(model, configs, m, dtype)
+                    : UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
             for (String req : new String[] {"sample", "timestep", "encoder_hidden_states"}) {
                 if (!in.contains(req)) {
                     throw new IllegalArgumentException(inputs + ": missing input tensor '" + req + "'");

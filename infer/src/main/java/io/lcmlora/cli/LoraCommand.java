@@ -2,11 +2,11 @@ package io.lcmlora.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.lcmlora.io.ComponentPath;
+import io.lcmlora.io.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.lora.LoraSummary;
-import io.lcmlora.lora.SgmUnetNames;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextConfig;

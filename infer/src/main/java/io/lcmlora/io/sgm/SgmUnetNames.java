@@ -1,4 +1,4 @@
-package io.lcmlora.lora;
+package io.lcmlora.io.sgm;
 
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import java.util.Arrays;
@@ -67,7 +67,7 @@ public final class SgmUnetNames {
         int[] lpb = c.layersPerBlock();
         for (int l : lpb) {
             if (l != lpb[0]) {
-                throw new LoraException("UNet config field 'layers_per_block' " + Arrays.toString(lpb)
+                throw new IllegalArgumentException("UNet config field 'layers_per_block' " + Arrays.toString(lpb)
                         + ": the SGM layout needs one value for every level");
             }
         }
@@ -110,6 +110,20 @@ public final class SgmUnetNames {
             return resnet ? join("middle_block." + (i == 0 ? 0 : 2), resnetInner(rest)) : join("middle_block.1", rest);
         }
         return null;
+    }
+
+    /**
+     * The SGM key of a diffusers parameter key ({@code down_blocks.0.resnets.0.conv1.weight} ->
+     * {@code input_blocks.1.0.in_layers.2.weight}): the module path mapped by {@link #toSgm}, the parameter name kept.
+     * Null when the module has no SGM counterpart.
+     */
+    public String toSgmKey(String key) {
+        int dot = key.lastIndexOf('.');
+        if (dot <= 0) {
+            return null;
+        }
+        String module = toSgm(key.substring(0, dot));
+        return module == null ? null : module + key.substring(dot);
     }
 
     private static String resnetInner(String rest) {
