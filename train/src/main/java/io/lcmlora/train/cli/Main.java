@@ -5,6 +5,8 @@ import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
 import io.lcmlora.cli.LoraCommand;
 import io.lcmlora.cli.TokenizeCommand;
+import io.lcmlora.train.demo.DataCommand;
+import io.lcmlora.train.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +19,8 @@ import picocli.CommandLine.Command;
             TokenizeCommand.class,
             FidCommand.class,
             LoraCommand.class,
+            DataCommand.class,
+            DemoCommand.class,
         })
 public final class Main implements Runnable {
     @Override

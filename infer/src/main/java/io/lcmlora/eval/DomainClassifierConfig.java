@@ -1,0 +1,94 @@
+package io.lcmlora.eval;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.lcmlora.io.ConfigJson;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Settings of a {@link DomainClassifier}: input resolution, channels per stage (each stage halves the size),
+ * GroupNorm groups, and the label names of its two heads (coarse and fine classes, e.g. emoji category and
+ * subcategory). Stored as the classifier folder's {@code config.json}.
+ */
+public record DomainClassifierConfig(int resolution, List<Integer> channels, int normGroups, List<String> classes,
+        List<String> subclasses) {
+    public static final String TYPE = "domain-classifier";
+
+    public DomainClassifierConfig {
+        channels = List.copyOf(channels);
+        classes = List.copyOf(classes);
+        subclasses = List.copyOf(subclasses);
+        if (channels.isEmpty()) {
+            throw new IllegalArgumentException("channels: at least one stage");
+        }
+        for (int c : channels) {
+            if (c <= 0 || c % normGroups != 0) {
+                throw new IllegalArgumentException("channels: " + c + " must be positive and divisible by norm_num_groups "
+                        + normGroups);
+            }
+        }
+        if (resolution < (1 << channels.size()) || resolution % (1 << channels.size()) != 0) {
+            throw new IllegalArgumentException("resolution " + resolution + " must be a multiple of 2^" + channels.size()
+                    + " (one halving per stage)");
+        }
+        if (classes.size() < 2 || subclasses.size() < 2) {
+            throw new IllegalArgumentException("classes and subclasses need at least 2 labels each");
+        }
+    }
+
+    /** The demo preset: 32 px input, four stages of 16/32/64/128 channels (32 -> 2 px, 128-d features), 8 groups. */
+    public static DomainClassifierConfig emoji(List<String> categories, List<String> subcategories) {
+        return new DomainClassifierConfig(32, List.of(16, 32, 64, 128), 8, categories, subcategories);
+    }
+
+    /** Feature dimension: the last stage's channels. */
+    public int featureDim() {
+        return channels.get(channels.size() - 1);
+    }
+
+    public String toJson() {
+        JsonObject o = new JsonObject();
+        o.addProperty("_class_name", "DomainClassifier");
+        o.addProperty("type", TYPE);
+        o.addProperty("resolution", resolution);
+        o.add("channels", ints(channels));
+        o.addProperty("norm_num_groups", normGroups);
+        o.add("classes", strings(classes));
+        o.add("subclasses", strings(subclasses));
+        return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(o) + "\n";
+    }
+
+    public static DomainClassifierConfig read(Path file) throws IOException {
+        ConfigJson c = ConfigJson.read(file);
+        String type = c.getString("type", "");
+        if (!TYPE.equals(type)) {
+            throw new IOException(file + ": field 'type' must be \"" + TYPE + "\", got \"" + type + "\"");
+        }
+        int resolution = c.getInt("resolution");
+        List<Integer> channels = Arrays.stream(c.getInts("channels", 0)).boxed().toList();
+        int groups = c.getInt("norm_num_groups");
+        List<String> classes = List.of(c.getStrings("classes"));
+        List<String> subclasses = List.of(c.getStrings("subclasses"));
+        try {
+            return new DomainClassifierConfig(resolution, channels, groups, classes, subclasses);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static JsonArray ints(List<Integer> v) {
+        JsonArray a = new JsonArray();
+        v.forEach(a::add);
+        return a;
+    }
+
+    private static JsonArray strings(List<String> v) {
+        JsonArray a = new JsonArray();
+        v.forEach(a::add);
+        return a;
+    }
+}
