@@ -1,5 +1,7 @@
 package io.lcmlora.train.eval;
 
+import io.lcmlora.eval.DomainClassifier;
+import io.lcmlora.eval.DomainClassifierConfig;
 import io.lcmlora.eval.FeatureExtractor;
 import io.lcmlora.eval.InceptionV3Fid;
 import io.lcmlora.eval.Preprocessing;
@@ -11,8 +13,9 @@ import java.util.Map;
 
 /**
  * The feature extractors a sweep config can name by {@code features.type}. {@link #standard()} knows
- * {@code inception} (pytorch-fid's InceptionV3, the FID) and {@code pixels} ({@link PixelProjection}, a weight-free
- * smoke-test extractor); other extractors (a TorchScript module, a domain classifier) are added with {@link #with}.
+ * {@code inception} (pytorch-fid's InceptionV3, the FID), {@value DomainClassifierConfig#TYPE} (a {@link DomainClassifier}
+ * folder, the demo's domain features) and {@code pixels} ({@link PixelProjection}, a weight-free smoke-test
+ * extractor); other extractors (a TorchScript module) are added with {@link #with}.
  */
 public final class FeatureExtractors {
     /** Opens an extractor from the {@code features} section. */
@@ -27,11 +30,12 @@ public final class FeatureExtractors {
         this.factories = factories;
     }
 
-    /** The extractors every build has: {@code inception} and {@code pixels}. */
+    /** The extractors every build has. */
     public static FeatureExtractors standard() {
         Map<String, Factory> m = new LinkedHashMap<>();
         m.put("inception", FeatureExtractors::inception);
         m.put("pixels", c -> new PixelProjection(c.dims()));
+        m.put(DomainClassifierConfig.TYPE, FeatureExtractors::domainClassifier);
         return new FeatureExtractors(m);
     }
 
@@ -49,6 +53,21 @@ public final class FeatureExtractors {
                     + factories.keySet());
         }
         return f.open(config);
+    }
+
+    private static FeatureExtractor domainClassifier(EvalConfig.FeaturesConfig c) throws IOException {
+        if (c.weights() == null) {
+            throw new IllegalArgumentException("features.weights: the " + DomainClassifierConfig.TYPE + " extractor needs "
+                    + "the classifier folder (config.json + model.safetensors)");
+        }
+        DomainClassifier net = DomainClassifier.load(Path.of(c.weights()));
+        if (net.dim() != c.dims()) {
+            int d = net.dim();
+            net.close();
+            throw new IllegalArgumentException("features.dims: the classifier in " + c.weights() + " has " + d
+                    + "-d features; set dims: " + d);
+        }
+        return net;
     }
 
     private static FeatureExtractor inception(EvalConfig.FeaturesConfig c) throws IOException {

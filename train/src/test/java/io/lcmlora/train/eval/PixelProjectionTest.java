@@ -78,10 +78,14 @@ class PixelProjectionTest {
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> standard.open(new EvalConfig.FeaturesConfig("clip", null, 3, "none", 4)));
-        assertTrue(e.getMessage().contains("[inception, pixels]"), e.getMessage());
+        assertTrue(e.getMessage().contains("[inception, pixels, " + io.lcmlora.eval.DomainClassifierConfig.TYPE + "]"),
+                e.getMessage());
         IllegalArgumentException noWeights = assertThrows(IllegalArgumentException.class,
                 () -> standard.open(EvalConfig.FeaturesConfig.defaults()));
         assertTrue(noWeights.getMessage().startsWith("features.weights"), noWeights.getMessage());
+        IllegalArgumentException noFolder = assertThrows(IllegalArgumentException.class, () -> standard.open(
+                new EvalConfig.FeaturesConfig(io.lcmlora.eval.DomainClassifierConfig.TYPE, null, 128, "none", 4)));
+        assertTrue(noFolder.getMessage().startsWith("features.weights"), noFolder.getMessage());
         FeatureExtractors extended = standard.with("clip", c -> new PixelProjection(7));
         try (FeatureExtractor ex = extended.open(new EvalConfig.FeaturesConfig("clip", null, 3, "none", 4))) {
             assertEquals(7, ex.dim());
