@@ -1,5 +1,6 @@
 package io.lcmlora.cli;
 
+import io.lcmlora.bench.SamplingBenchmark;
 import io.lcmlora.bench.UNetBenchmark;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -7,7 +8,7 @@ import picocli.CommandLine.Option;
 
 /** {@code lcm bench}: speed and memory benchmarks (numbers for the README, not tests). */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Speed and memory benchmarks.",
-        subcommands = {BenchCommand.Unet.class, BenchCommand.Attention.class})
+        subcommands = {BenchCommand.Unet.class, BenchCommand.Attention.class, BenchCommand.Sample.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
@@ -52,6 +53,31 @@ public final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             System.out.println(UNetBenchmark.attention(tokens, heads, headDim, reps));
+            return 0;
+        }
+    }
+
+    @Command(name = "sample", mixinStandardHelpOptions = true,
+            description = "LCM sampling time and peak RSS: no LoRA, a random LoRA unfused, the same fused.")
+    static final class Sample implements Callable<Integer> {
+        @Option(names = "--preset", defaultValue = "tiny", description = "sdxl, mid or tiny (default ${DEFAULT-VALUE})")
+        String preset;
+
+        @Option(names = "--latent", defaultValue = "16", description = "latent height = width (default ${DEFAULT-VALUE})")
+        int latent;
+
+        @Option(names = "--steps", defaultValue = "4")
+        int steps;
+
+        @Option(names = "--rank", defaultValue = "64", description = "rank of the random LoRA (default ${DEFAULT-VALUE})")
+        int rank;
+
+        @Option(names = "--reps", defaultValue = "2")
+        int reps;
+
+        @Override
+        public Integer call() {
+            SamplingBenchmark.sample(preset, latent, steps, rank, reps).forEach(System.out::println);
             return 0;
         }
     }

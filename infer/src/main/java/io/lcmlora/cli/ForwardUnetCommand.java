@@ -8,9 +8,16 @@ import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.io.singlefile.SingleFileCheckpoint;
 import io.lcmlora.io.singlefile.SingleFileConfigs;
+import io.lcmlora.lora.Adapters;
+import io.lcmlora.lora.LoraComponent;
+import io.lcmlora.lora.LoraFile;
+import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.pipeline.LoraSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,26 +46,35 @@ public final class ForwardUnetCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 or fp16 (fp16 on GPU)")
     String dtype;
 
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "UNet LoRA and weight (default 1); repeatable")
+    List<String> loras = new ArrayList<>();
+
     @Override
     public Integer call() throws Exception {
-        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype));
+        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
         return 0;
     }
 
-    /** {@link #run(Path, SingleFileConfigs, Path, Path, DataType)} with the single-file configs detected. */
+    /** {@link #run(Path, SingleFileConfigs, Path, Path, DataType, List)} with the single-file configs detected, no LoRA. */
     public static void run(Path model, Path inputs, Path output, DataType dtype) throws Exception {
-        run(model, null, inputs, output, dtype);
+        run(model, null, inputs, output, dtype, List.of());
     }
 
     /**
      * The command's work, callable from tests. A {@code model} that is a file is a single-file checkpoint, read with
-     * {@code configs} (null: the preset that fits); a folder is a unet/ or diffusers SDXL folder.
+     * {@code configs} (null: the preset that fits); a folder is a unet/ or diffusers SDXL folder. The LoRAs are
+     * loaded onto the UNet and run unfused.
      */
-    public static void run(Path model, SingleFileConfigs configs, Path inputs, Path output, DataType dtype) throws Exception {
+    public static void run(Path model, SingleFileConfigs configs, Path inputs, Path output, DataType dtype, List<LoraSpec> loras)
+            throws Exception {
         try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile in = SafeTensorsFile.open(inputs)) {
             UNet2DConditionModel unet = Files.isRegularFile(model)
                     ? SingleFileCheckpoint.loadUnet(model, configs, m, dtype)
                     : UNet2DConditionModel.load(ComponentPath.resolve(model, "unet"), null, m, dtype);
+            Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
+            for (LoraSpec l : loras) {
+                adapters.load(LoraFile.load(l.file(), LoraKeyMap.of(unet), m, dtype), l.name(), l.weight());
+            }
             for (String req : new String[] {"sample", "timestep", "encoder_hidden_states"}) {
                 if (!in.contains(req)) {
                     throw new IllegalArgumentException(inputs + ": missing input tensor '" + req + "'");

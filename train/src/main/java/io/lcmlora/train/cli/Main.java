@@ -3,6 +3,7 @@ package io.lcmlora.train.cli;
 import io.lcmlora.cli.BenchCommand;
 import io.lcmlora.cli.FidCommand;
 import io.lcmlora.cli.ForwardCommand;
+import io.lcmlora.cli.GenerateCommand;
 import io.lcmlora.cli.LoraCommand;
 import io.lcmlora.cli.TokenizeCommand;
 import io.lcmlora.train.demo.DataCommand;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Command;
         description = "LCM-LoRA for SDXL on the JVM: distill, sample, convert, evaluate.",
         subcommands = {
             ForwardCommand.class,
+            GenerateCommand.class,
             BenchCommand.class,
             TokenizeCommand.class,
             FidCommand.class,

@@ -1,0 +1,337 @@
+package io.lcmlora.pipeline;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.lora.Adapters;
+import io.lcmlora.lora.LoraComponent;
+import io.lcmlora.lora.LoraFile;
+import io.lcmlora.lora.LoraKeyMap;
+import io.lcmlora.lora.LoraWeights;
+import io.lcmlora.model.clip.CLIPTextModel;
+import io.lcmlora.model.clip.CLIPTextModelWithProjection;
+import io.lcmlora.model.clip.SdxlPromptEmbeds;
+import io.lcmlora.model.clip.SdxlPromptEncoder;
+import io.lcmlora.model.clip.SdxlTimeIds;
+import io.lcmlora.model.unet.UNet2DConditionConfig;
+import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.model.vae.AutoencoderKL;
+import io.lcmlora.model.vae.DiagonalGaussianDistribution;
+import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Weights;
+import io.lcmlora.schedule.GuidanceEmbedding;
+import io.lcmlora.schedule.NoiseSchedule;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers' {@code StableDiffusionXLPipeline} / {@code StableDiffusionXLImg2ImgPipeline} (v0.25.1) on an
+ * {@link SdxlModel}, with LoRA adapters on the UNet.
+ *
+ * <p>One {@link #generate} call, numbered as the pipeline's {@code __call__}:
+ * <ol>
+ *   <li>encode the prompt ({@link SdxlPromptEncoder}); the negative branch only when g &gt; 1;</li>
+ *   <li>timesteps ({@link DenoisingLoop}: LCM or DDIM, custom timesteps, img2img strength);</li>
+ *   <li>latents: text-to-image x_T ~ N(0, 1) (init_noise_sigma is 1 for both schedulers); img2img
+ *       {@code add_noise(scaling_factor * vae.encode(image).sample(), noise, t_0)};</li>
+ *   <li>SDXL micro-conditioning: time ids (original = target = output size, no crop), pooled text embeddings;
+ *       a UNet with {@code time_cond_proj_dim} (full LCM-SDXL) also gets the (g - 1) guidance embedding;</li>
+ *   <li>each step: the UNet on [uncond; cond] when g &gt; 1, {@code uncond + g * (cond - uncond)}, the
+ *       scheduler step (LCM injects fresh seeded noise between steps);</li>
+ *   <li>decode {@code latents / scaling_factor} with the VAE (in its placement dtype: float32 unless chosen
+ *       otherwise), {@code round(clamp(x / 2 + 0.5, 0, 1) * 255)} to 8-bit RGB.</li>
+ * </ol>
+ *
+ * <p>Guidance with LCM-LoRA: SDXL + LCM-LoRA runs in the plain {@code StableDiffusionXLPipeline} with
+ * {@code LCMScheduler}, so guidance is the usual CFG above: g = 1 (or 0) is one conditional pass and the negative
+ * prompt is not used; 1 &lt; g &lt;= 2 doubles the UNet batch and applies the negative prompt. (The LCM paper's
+ * w-embedding conditioning applies only to a UNet distilled with {@code time_cond_proj_dim}.)
+ *
+ * <p>Determinism: all noise is drawn in Java from the per-image seed ({@link GaussianNoise}); image k of a
+ * request uses seed + k, and the same seed gives the same pixels on the same engine and device.
+ */
+public final class SdxlPipeline implements AutoCloseable {
+    private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
+
+    private final SdxlModel model;
+    private final NoiseSchedule schedule;
+    private final Adapters unetAdapters;
+    private final NDManager loraManager;
+    private final List<Map<String, Object>> loadedLoras = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private Progress progress = Progress.none();
+
+    public SdxlPipeline(SdxlModel model) {
+        this.model = model;
+        this.schedule = NoiseSchedule.of(model.schedulerConfig());
+        this.unetAdapters = new Adapters(LoraComponent.UNET, model.unet().layers());
+        this.loraManager = NDManager.newBaseManager(model.placement().unet().device());
+    }
+
+    /** Frees the adapters' weights (the model stays open: it belongs to the caller). */
+    @Override
+    public void close() {
+        loraManager.close();
+    }
+
+    public SdxlModel model() {
+        return model;
+    }
+
+    public SdxlPipeline progress(Progress p) {
+        this.progress = p;
+        return this;
+    }
+
+    /** Messages about what was skipped while loading adapters. */
+    public List<String> notes() {
+        return List.copyOf(notes);
+    }
+
+    public Adapters unetAdapters() {
+        return unetAdapters;
+    }
+
+    /**
+     * Loads a LoRA onto the UNet as adapter {@link LoraSpec#name()} with its weight (several adapters add up, the
+     * paper's LCM-LoRA 1.0 + style 0.8). Text-encoder modules of the file are skipped with a note: the CLIP models
+     * expose no adaptable layers yet.
+     */
+    public void loadLora(LoraSpec spec) throws IOException {
+        UNet2DConditionModel unet = model.unet();
+        Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
+        names.put(LoraComponent.UNET, List.copyOf(unet.layers().keySet()));
+        try (NDManager shapes = NDManager.newBaseManager()) {
+            Weights te1 = Weights.shapesOnly(shapes);
+            new CLIPTextModel(te1, model.textEncoder().config());
+            names.put(LoraComponent.TEXT_ENCODER, adaptable(te1));
+            Weights te2 = Weights.shapesOnly(shapes);
+            new CLIPTextModelWithProjection(te2, model.textEncoder2().config());
+            names.put(LoraComponent.TEXT_ENCODER_2, adaptable(te2));
+        }
+        LoraKeyMap keys = LoraKeyMap.of(names, SgmUnetNames.of(unet.config()));
+        LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype());
+        String name = uniqueName(spec.name());
+        unetAdapters.load(w, name, spec.weight());
+        int skipped = w.of(LoraComponent.TEXT_ENCODER).size() + w.of(LoraComponent.TEXT_ENCODER_2).size();
+        if (skipped > 0) {
+            notes.add(spec.file() + ": " + skipped + " text-encoder LoRA module(s) skipped (only UNet LoRA is applied)");
+        }
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("name", name);
+        info.put("file", spec.file().getFileName().toString());
+        info.put("weight", spec.weight());
+        info.put("modules", unetAdapters.adapter(name).size());
+        loadedLoras.add(info);
+    }
+
+    private String uniqueName(String base) {
+        String n = base;
+        for (int i = 2; unetAdapters.names().contains(n); i++) {
+            n = base + "_" + i;
+        }
+        return n;
+    }
+
+    private static List<String> adaptable(Weights vb) {
+        return vb.modules().entrySet().stream().filter(e -> e.getValue() instanceof AdaptableLayer).map(Map.Entry::getKey).toList();
+    }
+
+    /** Fuses every loaded adapter into the UNet weights (faster steps; {@link Adapters#unfuse()} restores them). */
+    public void fuseLoras() {
+        if (!unetAdapters.active().isEmpty()) {
+            unetAdapters.fuse();
+        }
+    }
+
+    /** Runs one request: {@code imagesPerPrompt} images, image k from seed + k. */
+    public List<GeneratedImage> generate(GenerationRequest r) {
+        UNet2DConditionModel unet = model.unet();
+        AutoencoderKL vae = model.vae();
+        int scale = model.vaeScaleFactor();
+        int width = r.width() > 0 ? r.width() : r.initImage() != null ? r.initImage().getWidth() / scale * scale
+                : unet.config().sampleSize() * scale;
+        int height = r.height() > 0 ? r.height() : r.width() > 0 ? r.width() : r.initImage() != null
+                ? r.initImage().getHeight() / scale * scale : unet.config().sampleSize() * scale;
+        if (width % scale != 0 || height % scale != 0 || width == 0 || height == 0) {
+            throw new IllegalArgumentException("width and height must be positive multiples of " + scale
+                    + " (the VAE's downscale), got " + width + "x" + height);
+        }
+        int n = r.imagesPerPrompt();
+        long[] seeds = new long[n];
+        for (int k = 0; k < n; k++) {
+            seeds[k] = r.seed() + k;
+        }
+        boolean cfg = r.classifierFreeGuidance();
+        DenoisingLoop loop = DenoisingLoop.create(schedule, r.scheduler(), r.steps(), r.timesteps(), r.initImage() != null,
+                r.strength());
+        long[] ts = loop.timesteps();
+        Shape latentShape = new Shape(unet.config().inChannels(), height / scale, width / scale);
+        Device unetDevice = model.placement().unet().device();
+
+        try (NDManager m = NDManager.newBaseManager(unetDevice)) {
+            // 1. prompt embeddings: [uncond; cond] when g > 1
+            NDArray[] embeds = encodePrompt(m, r, n);
+            NDArray context = embeds[0];
+            NDArray textEmbeds = embeds[1];
+            int rows = cfg ? 2 * n : n;
+            NDArray timeIds = SdxlTimeIds.forImage(height, width).toArray(m, rows);
+            NDArray timestepCond = guidanceCondition(m, unet.config(), r.guidanceScale(), rows);
+
+            // 3. initial latents (float32 on the UNet's device)
+            NDArray latents;
+            if (r.initImage() == null) {
+                latents = GaussianNoise.batch(m, seeds, GaussianNoise.Purpose.LATENTS, 0, latentShape);
+            } else {
+                NDArray clean = encodeImage(m, r.initImage(), width, height, seeds);
+                NDArray noise = GaussianNoise.batch(m, seeds, GaussianNoise.Purpose.IMG2IMG, 0, latentShape);
+                long[] first = new long[n];
+                Arrays.fill(first, ts[0]);
+                latents = schedule.addNoise(clean, noise, first);
+            }
+
+            // 5. the loop
+            double g = r.guidanceScale();
+            DenoisingLoop.Denoiser denoiser = (x, t) -> {
+                NDArray in = cfg ? NDArrays.concat(new NDList(x, x)) : x;
+                NDArray out = unet.forward(new UNet2DConditionModel.Inputs(in, new double[] {t}, context, textEmbeds, timeIds,
+                        timestepCond));
+                if (out.getDataType() != DataType.FLOAT32) {
+                    out = out.toType(DataType.FLOAT32, false);
+                }
+                if (!cfg) {
+                    return out;
+                }
+                NDList halves = out.split(2, 0); // [2n, C, h, w] -> uncond, cond
+                NDArray uncond = halves.get(0);
+                return uncond.add(Ops.mulScalar(halves.get(1).sub(uncond), g));
+            };
+            DenoisingLoop.NoiseSource stepNoise = (i, like) -> GaussianNoise.batch(like.getManager(), seeds,
+                    GaussianNoise.Purpose.STEP, i, latentShape);
+            NDArray finalLatents = loop.run(latents, denoiser, stepNoise, progress,
+                    r.scheduler().cliName() + " seed " + r.seed());
+
+            // 6. decode
+            float[] pixels = decode(finalLatents, vae);
+            List<GeneratedImage> out = new ArrayList<>();
+            int plane = 3 * width * height;
+            for (int k = 0; k < n; k++) {
+                BufferedImage img = PngImages.fromUnitRange(pixels, k * plane, width, height);
+                out.add(new GeneratedImage(img, seeds[k], k, parameters(r, seeds[k], width, height, ts)));
+            }
+            return out;
+        }
+    }
+
+    /** [context, pooled] on {@code m} (the UNet's device), encoded on the text encoders' device. */
+    private NDArray[] encodePrompt(NDManager m, GenerationRequest r, int n) {
+        boolean cfg = r.classifierFreeGuidance();
+        try (NDManager tm = NDManager.newBaseManager(model.placement().textEncoders().device())) {
+            SdxlPromptEncoder.Prompts prompts = new SdxlPromptEncoder.Prompts(List.of(r.prompt()), null,
+                    cfg && r.negativePrompt() != null ? List.of(r.negativePrompt()) : null, null);
+            SdxlPromptEmbeds e = model.promptEncoder().encode(tm, model.tokenizer()::encode, model.tokenizer2()::encode,
+                    prompts, new SdxlPromptEncoder.Options(cfg, null, n));
+            NDArray context = cfg ? NDArrays.concat(new NDList(e.negativePromptEmbeds(), e.promptEmbeds())) : e.promptEmbeds();
+            NDArray pooled = cfg ? NDArrays.concat(new NDList(e.negativePooledPromptEmbeds(), e.pooledPromptEmbeds()))
+                    : e.pooledPromptEmbeds();
+            return new NDArray[] {onto(context, m), onto(pooled, m)};
+        }
+    }
+
+    /** The (g - 1) guidance embedding for a UNet with time_cond_proj_dim (null otherwise). */
+    private static NDArray guidanceCondition(NDManager m, UNet2DConditionConfig c, double g, int rows) {
+        if (c.timeCondProjDim() <= 0) {
+            return null;
+        }
+        float[] w = new float[rows];
+        Arrays.fill(w, (float) (g - 1));
+        return GuidanceEmbedding.embed(m, w, c.timeCondProjDim());
+    }
+
+    /** The image as scaled latents [n, C, h, w] on {@code m}: one encode, one seeded draw per image. */
+    private NDArray encodeImage(NDManager m, BufferedImage image, int width, int height, long[] seeds) {
+        AutoencoderKL vae = model.vae();
+        LoadOptions.Placement p = model.placement().vae();
+        try (NDManager vm = NDManager.newBaseManager(p.device())) {
+            NDArray x = vm.create(PngImages.toUnitRange(image, width, height), new Shape(1, 3, height, width));
+            if (p.dtype() != DataType.FLOAT32) {
+                x = x.toType(p.dtype(), false);
+            }
+            DiagonalGaussianDistribution dist = vae.encode(x);
+            Shape perImage = new Shape(Arrays.copyOfRange(dist.mean().getShape().getShape(), 1, 4));
+            NDArray mean = dist.mean().toType(DataType.FLOAT32, false).repeat(0, seeds.length);
+            NDArray std = dist.std().toType(DataType.FLOAT32, false).repeat(0, seeds.length);
+            NDArray eps = GaussianNoise.batch(vm, seeds, GaussianNoise.Purpose.VAE, 0, perImage);
+            NDArray z = Ops.mulScalar(mean.add(std.mul(eps)), vae.config().scalingFactor());
+            return onto(z, m);
+        }
+    }
+
+    /** latents / scaling_factor through the VAE -> float32 CHW pixels in [-1, 1] (host). */
+    private float[] decode(NDArray latents, AutoencoderKL vae) {
+        LoadOptions.Placement p = model.placement().vae();
+        try (NDManager vm = NDManager.newBaseManager(p.device())) {
+            NDArray z = Ops.mulScalar(latents, 1.0 / vae.config().scalingFactor());
+            z = z.getDevice().equals(p.device()) ? z : z.toDevice(p.device(), false);
+            z.attach(vm);
+            if (p.dtype() != DataType.FLOAT32) {
+                z = z.toType(p.dtype(), false);
+            }
+            NDArray image = vae.decode(z);
+            return image.toType(DataType.FLOAT32, false).toFloatArray();
+        }
+    }
+
+    /** {@code x} on {@code m}'s device, attached to {@code m}. */
+    private static NDArray onto(NDArray x, NDManager m) {
+        NDArray y = x.getDevice().equals(m.getDevice()) ? x : x.toDevice(m.getDevice(), false);
+        y.attach(m);
+        return y;
+    }
+
+    /** The settings as ASCII JSON (non-ASCII characters as \\uXXXX, so they fit a PNG tEXt chunk). */
+    private String parameters(GenerationRequest r, long seed, int width, int height, long[] ts) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("prompt", r.prompt());
+        p.put("negative_prompt", r.classifierFreeGuidance() ? r.negativePrompt() : null);
+        p.put("seed", seed);
+        p.put("steps", ts.length);
+        p.put("timesteps", ts);
+        p.put("guidance_scale", r.guidanceScale());
+        p.put("scheduler", r.scheduler().cliName());
+        p.put("width", width);
+        p.put("height", height);
+        if (r.initImage() != null) {
+            p.put("strength", r.strength());
+        }
+        p.put("model", model.source());
+        p.put("adapters", loadedLoras);
+        p.put("fused", !unetAdapters.fused().isEmpty());
+        p.put("noise", "java SplittableRandom Box-Muller, image seed = seed + index");
+        p.put("generator", "lcm-lora-java");
+        String json = GSON.toJson(p);
+        StringBuilder ascii = new StringBuilder(json.length());
+        for (char c : json.toCharArray()) {
+            if (c < 0x80) {
+                ascii.append(c);
+            } else {
+                ascii.append(String.format("\\u%04x", (int) c));
+            }
+        }
+        return ascii.toString();
+    }
+}

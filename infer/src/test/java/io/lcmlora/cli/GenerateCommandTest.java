@@ -1,0 +1,93 @@
+package io.lcmlora.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.lcmlora.pipeline.PngImages;
+import io.lcmlora.pipeline.TinySdxlFolder;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code lcm generate} on the tiny SDXL folder with a golden LoRA, through picocli. */
+class GenerateCommandTest {
+    static final Path LORA = Path.of(System.getProperty("golden.dir")).resolve("lora_formats/lora_peft.safetensors");
+    @TempDir
+    static Path tmp;
+    static Path model;
+
+    @BeforeAll
+    static void folder() throws Exception {
+        model = TinySdxlFolder.create(tmp);
+    }
+
+    static List<Path> generate(Path out, String... extra) throws Exception {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.writeString(prompts, "a red cat\n{\"prompt\": \"a dog\", \"seed\": 5}\n");
+        String[] base = {"--model", model.toString(), "--prompts", prompts.toString(), "--width", "32", "--height", "32",
+            "--steps", "2", "--seed", "3", "--out", out.toString()};
+        String[] args = Stream.concat(Stream.of(base), Stream.of(extra)).toArray(String[]::new);
+        assertEquals(0, new CommandLine(new GenerateCommand()).execute(args));
+        try (Stream<Path> files = Files.list(out)) {
+            return files.sorted().toList();
+        }
+    }
+
+    @Test
+    void promptsFileWithLoraWritesOnePngPerPromptWithSettings() throws Exception {
+        List<Path> files = generate(tmp.resolve("unfused"), "--lora", LORA + ":0.8");
+        assertEquals(List.of("00000-3.png", "00001-5.png"), files.stream().map(p -> p.getFileName().toString()).toList());
+        JsonObject p = JsonParser.parseString(PngImages.readText(files.get(1)).get("parameters")).getAsJsonObject();
+        assertEquals("a dog", p.get("prompt").getAsString());
+        assertEquals(5, p.get("seed").getAsLong());
+        JsonObject adapter = p.getAsJsonArray("adapters").get(0).getAsJsonObject();
+        assertEquals("lora_peft", adapter.get("name").getAsString());
+        assertEquals(0.8, adapter.get("weight").getAsDouble());
+        assertTrue(adapter.get("modules").getAsInt() > 0);
+
+        List<Path> fused = generate(tmp.resolve("fused"), "--lora", LORA + ":0.8", "--fuse-lora");
+        List<Path> plain = generate(tmp.resolve("plain"));
+        for (int i = 0; i < 2; i++) {
+            BufferedImage u = PngImages.read(files.get(i));
+            BufferedImage f = PngImages.read(fused.get(i));
+            BufferedImage n = PngImages.read(plain.get(i));
+            // fusing changes float rounding only; the LoRA itself changes the image
+            assertTrue(maxLevelDiff(u, f) <= 1, "fused vs unfused: " + maxLevelDiff(u, f));
+            assertNotEquals(0, maxLevelDiff(u, n));
+        }
+        assertTrue(JsonParser.parseString(PngImages.readText(fused.get(0)).get("parameters")).getAsJsonObject()
+                .get("fused").getAsBoolean());
+    }
+
+    @Test
+    void badArgumentsFailWithoutWriting() throws Exception {
+        Path out = tmp.resolve("bad");
+        CommandLine cl = new CommandLine(new GenerateCommand());
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--scheduler", "euler", "--out", out.toString()));
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--out", out.toString()));
+        assertTrue(!Files.exists(out));
+    }
+
+    static int maxLevelDiff(BufferedImage a, BufferedImage b) {
+        int max = 0;
+        for (int y = 0; y < a.getHeight(); y++) {
+            for (int x = 0; x < a.getWidth(); x++) {
+                int p = a.getRGB(x, y);
+                int q = b.getRGB(x, y);
+                for (int s = 0; s < 24; s += 8) {
+                    max = Math.max(max, Math.abs(((p >> s) & 0xFF) - ((q >> s) & 0xFF)));
+                }
+            }
+        }
+        return max;
+    }
+}
