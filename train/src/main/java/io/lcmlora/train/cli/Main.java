@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             LoraCommand.class,
             DataCommand.class,
             DemoCommand.class,
+            EvalCommand.class,
         })
 public final class Main implements Runnable {
     @Override

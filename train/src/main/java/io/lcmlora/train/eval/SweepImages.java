@@ -1,11 +1,15 @@
 package io.lcmlora.train.eval;
 
-import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.pipeline.GeneratedImage;
+import io.lcmlora.pipeline.PngImages;
 import java.io.IOException;
 import java.nio.file.Path;
-import javax.imageio.ImageIO;
+import java.util.Map;
 
-/** Sweep image files: always PNG (lossless; JPEG would shift FID), written atomically. */
+/**
+ * Sweep image files: always PNG (lossless; JPEG would shift FID), written atomically, with the generation settings
+ * in the {@code parameters} text chunk when the generator gave them.
+ */
 final class SweepImages {
     private SweepImages() {}
 
@@ -13,10 +17,7 @@ final class SweepImages {
         if (!file.getFileName().toString().endsWith(".png")) {
             throw new IllegalArgumentException(file + ": sweep images are written as PNG only");
         }
-        AtomicFiles.write(file, os -> {
-            if (!ImageIO.write(sample.image(), "png", os)) {
-                throw new IOException(file + ": no PNG writer for image type " + sample.image().getType());
-            }
-        });
+        PngImages.write(file, sample.image(), sample.parameters() == null ? Map.of()
+                : Map.of(GeneratedImage.PARAMETERS_KEY, sample.parameters()));
     }
 }
