@@ -12,7 +12,6 @@ import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import io.lcmlora.model.unet.UNet2DConditionModel;
-import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +25,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code lcm lora <subcommand>}: LoRA file tools. */
 @Command(name = "lora", mixinStandardHelpOptions = true, description = "LoRA file tools.",
-        subcommands = {LoraCommand.Inspect.class})
+        subcommands = {LoraCommand.Inspect.class, LoraCommand.Fuse.class})
 public final class LoraCommand implements Runnable {
     @Override
     public void run() {
@@ -51,6 +50,35 @@ public final class LoraCommand implements Runnable {
         }
     }
 
+    /** {@code lcm lora fuse}: a diffusers SDXL folder with LoRAs fused into the UNet and text encoders. */
+    @Command(name = "fuse", mixinStandardHelpOptions = true,
+            description = "Write a diffusers SDXL folder with LoRAs fused into its weights (loads anywhere, no LoRA support needed).")
+    public static final class Fuse implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "diffusers SDXL folder")
+        Path model;
+
+        @Option(names = "--lora", required = true, description = "FILE[:WEIGHT], repeatable")
+        List<String> loras;
+
+        @Option(names = "--out", required = true, description = "new output folder")
+        Path out;
+
+        @Option(names = "--dtype", description = "fp32|fp16 for the written weights (default: as in the source)")
+        String dtype;
+
+        @Override
+        public Integer call() throws Exception {
+            List<io.lcmlora.lora.LoraFuse.Spec> specs = loras.stream().map(s -> {
+                io.lcmlora.pipeline.LoraSpec l = io.lcmlora.pipeline.LoraSpec.parse(s);
+                return new io.lcmlora.lora.LoraFuse.Spec(l.file(), l.weight());
+            }).toList();
+            io.lcmlora.io.DType d = dtype == null ? null : io.lcmlora.io.DType.of(Precision.parse(dtype));
+            Map<String, Integer> n = io.lcmlora.lora.LoraFuse.fuse(model, specs, out, d);
+            System.out.println("fused modules: " + n + " -> " + out);
+            return 0;
+        }
+    }
+
     /** The inspect command's work, callable from tests: the summary text. */
     public static String inspect(Path file, Path model) throws IOException {
         UNet2DConditionConfig cfg = model == null ? UNet2DConditionConfig.sdxl()
@@ -60,16 +88,11 @@ public final class LoraCommand implements Runnable {
             names.put(LoraComponent.UNET, List.copyOf(new UNet2DConditionModel(Weights.shapesOnly(m), cfg).layers().keySet()));
             Weights te = Weights.shapesOnly(m);
             new CLIPTextModel(te, ClipTextConfig.sdxlTextEncoder());
-            names.put(LoraComponent.TEXT_ENCODER, adaptable(te));
+            names.put(LoraComponent.TEXT_ENCODER, List.copyOf(te.adaptableLayers().keySet()));
             Weights te2 = Weights.shapesOnly(m);
             new CLIPTextModelWithProjection(te2, ClipTextConfig.sdxlTextEncoder2());
-            names.put(LoraComponent.TEXT_ENCODER_2, adaptable(te2));
+            names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(te2.adaptableLayers().keySet()));
         }
         return LoraSummary.describe(LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg))));
-    }
-
-    /** The Linear/Conv2d module paths a model registered (the SDXL text encoders' architecture when inspecting). */
-    static List<String> adaptable(Weights vb) {
-        return vb.modules().entrySet().stream().filter(e -> e.getValue() instanceof AdaptableLayer).map(Map.Entry::getKey).toList();
     }
 }

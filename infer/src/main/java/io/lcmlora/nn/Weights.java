@@ -124,6 +124,17 @@ public final class Weights {
         return Collections.unmodifiableMap(root.modules);
     }
 
+    /** The registered Linear/Conv2d layers by module path, in construction order (LoRA targets). */
+    public Map<String, AdaptableLayer> adaptableLayers() {
+        Map<String, AdaptableLayer> out = new LinkedHashMap<>();
+        root.modules.forEach((path, m) -> {
+            if (m instanceof AdaptableLayer a) {
+                out.put(path, a);
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
     /** Shapes of every parameter the model asked for, by key. */
     public Map<String, long[]> requested() {
         return Collections.unmodifiableMap(root.requested);

@@ -70,6 +70,8 @@ public final class SdxlPipeline implements AutoCloseable {
     private final SdxlModel model;
     private final NoiseSchedule schedule;
     private final Adapters unetAdapters;
+    private final Adapters te1Adapters;
+    private final Adapters te2Adapters;
     private final NDManager loraManager;
     private final List<Map<String, Object>> loadedLoras = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
@@ -79,12 +81,25 @@ public final class SdxlPipeline implements AutoCloseable {
         this.model = model;
         this.schedule = NoiseSchedule.of(model.schedulerConfig());
         this.unetAdapters = new Adapters(LoraComponent.UNET, model.unet().layers());
+        this.te1Adapters = new Adapters(LoraComponent.TEXT_ENCODER, model.textEncoder().layers());
+        this.te2Adapters = new Adapters(LoraComponent.TEXT_ENCODER_2, model.textEncoder2().layers());
         this.loraManager = NDManager.newBaseManager(model.placement().unet().device());
     }
 
-    /** Frees the adapters' weights (the model stays open: it belongs to the caller). */
+    /**
+     * Detaches every adapter (unfusing first, so the model's original weights are back) and frees their weights;
+     * the model stays open: it belongs to the caller.
+     */
     @Override
     public void close() {
+        for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
+            if (!a.fused().isEmpty()) {
+                a.unfuse();
+            }
+            for (String name : List.copyOf(a.names())) {
+                a.remove(name);
+            }
+        }
         loraManager.close();
     }
 
@@ -107,35 +122,30 @@ public final class SdxlPipeline implements AutoCloseable {
     }
 
     /**
-     * Loads a LoRA onto the UNet as adapter {@link LoraSpec#name()} with its weight (several adapters add up, the
-     * paper's LCM-LoRA 1.0 + style 0.8). Text-encoder modules of the file are skipped with a note: the CLIP models
-     * expose no adaptable layers yet.
+     * Loads a LoRA as adapter {@link LoraSpec#name()} with its weight onto the UNet and, for the modules the file
+     * has, both text encoders (several adapters add up: the paper's LCM-LoRA 1.0 + style 0.8).
      */
     public void loadLora(LoraSpec spec) throws IOException {
         UNet2DConditionModel unet = model.unet();
         Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
         names.put(LoraComponent.UNET, List.copyOf(unet.layers().keySet()));
-        try (NDManager shapes = NDManager.newBaseManager()) {
-            Weights te1 = Weights.shapesOnly(shapes);
-            new CLIPTextModel(te1, model.textEncoder().config());
-            names.put(LoraComponent.TEXT_ENCODER, adaptable(te1));
-            Weights te2 = Weights.shapesOnly(shapes);
-            new CLIPTextModelWithProjection(te2, model.textEncoder2().config());
-            names.put(LoraComponent.TEXT_ENCODER_2, adaptable(te2));
-        }
+        names.put(LoraComponent.TEXT_ENCODER, List.copyOf(model.textEncoder().layers().keySet()));
+        names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(model.textEncoder2().layers().keySet()));
         LoraKeyMap keys = LoraKeyMap.of(names, SgmUnetNames.of(unet.config()));
         LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype());
         String name = uniqueName(spec.name());
-        unetAdapters.load(w, name, spec.weight());
-        int skipped = w.of(LoraComponent.TEXT_ENCODER).size() + w.of(LoraComponent.TEXT_ENCODER_2).size();
-        if (skipped > 0) {
-            notes.add(spec.file() + ": " + skipped + " text-encoder LoRA module(s) skipped (only UNet LoRA is applied)");
+        int modules = 0;
+        for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
+            if (!w.of(a.component()).isEmpty()) {
+                a.load(w, name, spec.weight());
+                modules += a.adapter(name).size();
+            }
         }
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("name", name);
         info.put("file", spec.file().getFileName().toString());
         info.put("weight", spec.weight());
-        info.put("modules", unetAdapters.adapter(name).size());
+        info.put("modules", modules);
         loadedLoras.add(info);
     }
 
@@ -147,14 +157,12 @@ public final class SdxlPipeline implements AutoCloseable {
         return n;
     }
 
-    private static List<String> adaptable(Weights vb) {
-        return vb.modules().entrySet().stream().filter(e -> e.getValue() instanceof AdaptableLayer).map(Map.Entry::getKey).toList();
-    }
-
-    /** Fuses every loaded adapter into the UNet weights (faster steps; {@link Adapters#unfuse()} restores them). */
+    /** Fuses every loaded adapter into the model weights (faster steps; {@link Adapters#unfuse()} restores them). */
     public void fuseLoras() {
-        if (!unetAdapters.active().isEmpty()) {
-            unetAdapters.fuse();
+        for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
+            if (!a.active().isEmpty()) {
+                a.fuse();
+            }
         }
     }
 

@@ -208,4 +208,35 @@ class SdxlPipelineTest {
         assertEquals(model.unet().config().sampleSize() * model.vaeScaleFactor(), img.getWidth());
         assertNotEquals(0, img.getHeight());
     }
+
+    @Test
+    void textEncoderLoraChangesTheImageAndClosingThePipelineRemovesIt() throws Exception {
+        // a kohya-format LoRA on one text_encoder attention projection and one text_encoder_2 MLP layer
+        Path file = tmp.resolve("te-lora.safetensors");
+        java.util.Random rnd = new java.util.Random(5);
+        io.lcmlora.io.SafeTensorsWriter w = new io.lcmlora.io.SafeTensorsWriter();
+        for (String stem : new String[] {"lora_te1_text_model_encoder_layers_0_self_attn_q_proj", "lora_te2_text_model_encoder_layers_1_mlp_fc1"}) {
+            long out = stem.contains("fc1") ? model.textEncoder2().config().intermediateSize() : model.textEncoder().config().hiddenSize();
+            long in = stem.startsWith("lora_te1") ? model.textEncoder().config().hiddenSize() : model.textEncoder2().config().hiddenSize();
+            float[] down = new float[(int) (2 * in)];
+            float[] up = new float[(int) (out * 2)];
+            for (int i = 0; i < down.length; i++) {
+                down[i] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < up.length; i++) {
+                up[i] = (float) rnd.nextGaussian();
+            }
+            w.addFloats(stem + ".lora_down.weight", new long[] {2, in}, down, io.lcmlora.io.DType.F32);
+            w.addFloats(stem + ".lora_up.weight", new long[] {out, 2}, up, io.lcmlora.io.DType.F32);
+        }
+        w.write(file);
+        BufferedImage base = pipe.generate(request("a red square")).get(0).image();
+        try (SdxlPipeline withLora = new SdxlPipeline(model)) {
+            withLora.loadLora(LoraSpec.parse(file + ":1.0"));
+            assertTrue(maxLevelDiff(base, withLora.generate(request("a red square")).get(0).image()) > 0,
+                    "a text-encoder LoRA must change the conditioning");
+        }
+        assertEquals(0, maxLevelDiff(base, pipe.generate(request("a red square")).get(0).image()),
+                "closing the pipeline detaches its adapters");
+    }
 }

@@ -3,16 +3,20 @@ package io.lcmlora.model.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** transformers {@code CLIPTextModel} (SDXL {@code text_encoder}): {@code text_model} without a projection. */
 public final class CLIPTextModel implements ClipTextEncoder {
     private final CLIPTextTransformer textModel;
+    private final Map<String, AdaptableLayer> layers;
 
     public CLIPTextModel(Weights vb, ClipTextConfig c) {
         textModel = new CLIPTextTransformer(vb.pp("text_model"), c);
+        layers = vb.adaptableLayers();
     }
 
     /** Loads a folder that must hold a model without {@code text_projection}. */
@@ -23,6 +27,11 @@ public final class CLIPTextModel implements ClipTextEncoder {
     @Override
     public ClipTextConfig config() {
         return textModel.config();
+    }
+
+    @Override
+    public Map<String, AdaptableLayer> layers() {
+        return layers;
     }
 
     @Override

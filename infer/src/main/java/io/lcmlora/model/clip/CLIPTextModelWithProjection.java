@@ -4,9 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.lcmlora.nn.Linear;
+import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * transformers {@code CLIPTextModelWithProjection} (SDXL {@code text_encoder_2}): {@code text_model} plus
@@ -14,11 +16,13 @@ import java.nio.file.Path;
  */
 public final class CLIPTextModelWithProjection implements ClipTextEncoder {
     private final CLIPTextTransformer textModel;
+    private final Map<String, AdaptableLayer> layers;
     private final Linear textProjection;
 
     public CLIPTextModelWithProjection(Weights vb, ClipTextConfig c) {
         textModel = new CLIPTextTransformer(vb.pp("text_model"), c);
         textProjection = new Linear(vb.pp("text_projection"), c.hiddenSize(), c.projectionDim(), false);
+        layers = vb.adaptableLayers();
     }
 
     /** Loads a folder that must hold a model with {@code text_projection}. */
@@ -30,6 +34,11 @@ public final class CLIPTextModelWithProjection implements ClipTextEncoder {
     @Override
     public ClipTextConfig config() {
         return textModel.config();
+    }
+
+    @Override
+    public Map<String, AdaptableLayer> layers() {
+        return layers;
     }
 
     @Override

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.lcmlora.io.ModelWeights;
+import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,6 +32,9 @@ public interface ClipTextEncoder {
     ClipTextOutput forward(NDArray inputIds);
 
     boolean hasProjection();
+
+    /** Every Linear by module path ({@code text_model.encoder.layers.0.self_attn.q_proj}): LoRA targets. */
+    Map<String, io.lcmlora.nn.AdaptableLayer> layers();
 
     /** Token ids as an INT64 [B, T] array; every row must have the same length. */
     static NDArray inputIds(NDManager manager, int[][] ids) {

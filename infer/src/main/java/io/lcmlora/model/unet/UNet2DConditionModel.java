@@ -16,8 +16,6 @@ import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -103,13 +101,7 @@ public final class UNet2DConditionModel {
         convOut = new Conv2d(vb.pp("conv_out"), boc[0], c.outChannels(), c.convOutKernel(), 1, (c.convOutKernel() - 1) / 2);
 
         this.dtype = vb.shapeOnly() ? DataType.FLOAT32 : convIn.weight().getDataType();
-        Map<String, AdaptableLayer> ls = new LinkedHashMap<>();
-        vb.modules().forEach((path, m) -> {
-            if (m instanceof AdaptableLayer a) {
-                ls.put(path, a);
-            }
-        });
-        this.layers = Collections.unmodifiableMap(ls);
+        this.layers = vb.adaptableLayers();
         this.parameterCount = vb.parameterCount();
     }
 
