@@ -2,10 +2,6 @@ package io.lcmlora.train.eval;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.lcmlora.pipeline.GeneratedImage;
 import io.lcmlora.pipeline.GenerationRequest;
 import io.lcmlora.pipeline.LoadOptions;
@@ -18,16 +14,15 @@ import io.lcmlora.train.config.EvalConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The sweep's generator on the SDXL pipeline: one model loaded once, every adapter the config names loaded unfused
- * (so each setting switches its own set on, at its weight, without reloading), text-to-image requests of consecutive
- * seeds ({@link GenerationRequest}: image k from seed + k, noise drawn per image, so batching does not change pixels).
+ * (so each setting switches its own set on, at its weights, without reloading: {@link SdxlPipeline#setAdapters}),
+ * text-to-image requests of consecutive seeds ({@link GenerationRequest}: image k from seed + k, noise drawn per
+ * image, so batching does not change pixels).
  */
 public final class PipelineGenerator implements SampleGenerator {
     private final SdxlModel model;
@@ -48,11 +43,7 @@ public final class PipelineGenerator implements SampleGenerator {
         PipelineGenerator g = new PipelineGenerator(model, config);
         try {
             for (EvalConfig.AdapterSpec a : config.adapters()) {
-                Set<String> before = new HashSet<>(g.pipeline.unetAdapters().names());
-                g.pipeline.loadLora(new LoraSpec(Path.of(a.file()), a.weight()));
-                List<String> added = new ArrayList<>(g.pipeline.unetAdapters().names());
-                added.removeAll(before);
-                g.adapterNames.put(a.name(), added.get(0));
+                g.adapterNames.put(a.name(), g.pipeline.loadLora(new LoraSpec(Path.of(a.file()), a.weight())));
             }
             return g;
         } catch (IOException | RuntimeException e) {
@@ -69,15 +60,11 @@ public final class PipelineGenerator implements SampleGenerator {
 
     @Override
     public List<Sample> generate(SweepSetting s, EvalPrompt prompt, String negativePrompt, long firstSeed, int count) {
-        List<String> active = new ArrayList<>();
         Map<String, Double> weights = new LinkedHashMap<>();
         for (EvalConfig.AdapterSpec a : s.adapters()) {
-            String n = adapterNames.get(a.name());
-            active.add(n);
-            weights.put(n, a.weight());
+            weights.put(adapterNames.get(a.name()), a.weight());
         }
-        pipeline.unetAdapters().setActive(active);
-        pipeline.unetAdapters().setAdapterWeights(weights);
+        pipeline.setAdapters(weights);
         SchedulerKind kind = switch (s.scheduler()) {
             case LCM -> SchedulerKind.LCM;
             case DDIM -> SchedulerKind.DDIM;
@@ -88,29 +75,9 @@ public final class PipelineGenerator implements SampleGenerator {
                 .withSize(config.width(), config.height()).withImagesPerPrompt(count);
         List<Sample> out = new ArrayList<>();
         for (GeneratedImage img : pipeline.generate(r)) {
-            out.add(new Sample(img.image(), activeAdaptersOnly(img.parameters(), weights)));
+            out.add(new Sample(img.image(), img.parameters()));
         }
         return out;
-    }
-
-    /**
-     * The pipeline's settings JSON with its {@code adapters} list cut to the adapters this setting ran, at the
-     * weights it ran them: the pipeline lists every adapter loaded, active or not, at its load-time weight.
-     */
-    static String activeAdaptersOnly(String parameters, Map<String, Double> active) {
-        JsonObject p = JsonParser.parseString(parameters).getAsJsonObject();
-        if (p.has("adapters") && p.get("adapters").isJsonArray()) {
-            JsonArray kept = new JsonArray();
-            for (JsonElement e : p.getAsJsonArray("adapters")) {
-                String name = e.getAsJsonObject().get("name").getAsString();
-                if (active.containsKey(name)) {
-                    e.getAsJsonObject().addProperty("weight", active.get(name));
-                    kept.add(e);
-                }
-            }
-            p.add("adapters", kept);
-        }
-        return p.toString();
     }
 
     @Override
