@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
             TokenizeCommand.class,
             FidCommand.class,
             LoraCommand.class,
+            DistillCommand.class,
+            ExportCommand.class,
             DataCommand.class,
             DemoCommand.class,
             EvalCommand.class,
@@ -35,6 +37,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
+        cli.getSubcommands().get("bench").addSubcommand("distill", new BenchDistillCommand());
         return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (System.getenv("LCM_DEBUG") != null) {

@@ -1,0 +1,123 @@
+package io.lcmlora.train.distill;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
+import io.lcmlora.lora.Adapters;
+import io.lcmlora.lora.LoraComponent;
+import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.nn.Ops;
+import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.train.config.DistillConfig;
+import io.lcmlora.train.config.TrainConfig;
+import io.lcmlora.train.loop.AdamW;
+import io.lcmlora.train.loop.GradClip;
+import io.lcmlora.train.loop.Rng;
+import java.util.Map;
+import java.util.function.IntFunction;
+
+/**
+ * One optimizer update of LCM-LoRA distillation on a frozen UNet: {@code gradient_accumulation_steps} micro-batches
+ * of {@link LcdStep} (each loss divided by the accumulation count, as accelerate does), gradient clipping by global
+ * norm, AdamW on the fp32 LoRA masters. Everything a step allocates lives in one {@link NDScope}.
+ *
+ * <p>With fp16 frozen weights the LoRA computes in fp16 copies and the loss is multiplied by the static
+ * {@code precision.loss_scale} before backward; the fp32 gradients are unscaled before clipping. A non-finite gradient
+ * norm stops the run like a non-finite loss (with fp16, a static loss scale that overflows: lower it).
+ */
+public final class LoraTrainer implements AutoCloseable {
+    /** The inputs of one micro-batch. */
+    public record Micro(LcdStep.Batch batch, LcdStep.Draws draws) {}
+
+    /** What an update did: the mean micro-batch loss and the gradient norm before clipping. */
+    public record Update(float loss, double gradNorm) {}
+
+    private final TrainableLora lora;
+    private final LcdStep lcd;
+    private final AdamW optimizer;
+    private final int accumulation;
+    private final double maxGradNorm;
+    private final double lossScale;
+
+    public LoraTrainer(UNet2DConditionModel unet, NoiseSchedule schedule, TrainConfig config, NDManager manager) {
+        DataType computeType = unet.dtype() == DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
+        this.lora = TrainableLora.create(unet.layers(), config.lora(), Rng.stream(config.seed(), "lora-init"), manager,
+                computeType);
+        Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
+        adapters.add(TrainableLora.ADAPTER, lora.modules(), 1.0);
+        DistillConfig d = config.distill();
+        this.lcd = new LcdStep(unet, adapters, schedule, new LcdStep.Config(d.numDdimTimesteps(),
+                d.loss() == DistillConfig.Loss.HUBER ? LossType.HUBER : LossType.L2, d.huberC(),
+                d.guidanceConvention() == DistillConfig.Guidance.LCM ? GuidanceConvention.LCM : GuidanceConvention.IMAGEN));
+        this.optimizer = AdamW.of(lora.masters(), config.optim());
+        this.accumulation = d.gradientAccumulationSteps();
+        this.maxGradNorm = config.optim().maxGradNorm();
+        this.lossScale = lora.mixedPrecision() ? config.precision().lossScale() : 1.0;
+    }
+
+    public TrainableLora lora() {
+        return lora;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public LcdStep step() {
+        return lcd;
+    }
+
+    /**
+     * Runs one update at learning rate {@code lr}. {@code micro} builds micro-batch i (called inside the step's
+     * scope). {@code step} (1-based) names the update in messages; {@code poison} replaces the first micro-batch's
+     * loss by NaN (tests of the non-finite stop).
+     *
+     * @throws NonFiniteLossException when a loss is NaN/infinite (nothing is applied)
+     */
+    public Update update(IntFunction<Micro> micro, double lr, long step, boolean poison) {
+        lora.syncCompute();
+        try (NDScope scope = new NDScope()) {
+            double sum = 0;
+            for (int i = 0; i < accumulation; i++) {
+                Micro m = micro.apply(i);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray loss = lcd.run(m.batch(), m.draws(), false).loss();
+                    if (poison && i == 0) {
+                        loss = Ops.mulScalar(loss, Double.NaN);
+                    }
+                    float value = loss.getFloat();
+                    if (!Float.isFinite(value)) {
+                        lora.zeroGradients();
+                        throw new NonFiniteLossException(step, "loss is " + value + " at step " + step + " (micro-batch "
+                                + (i + 1) + " of " + accumulation + "); nothing of this step was applied");
+                    }
+                    sum += value;
+                    double factor = lossScale / accumulation;
+                    gc.backward(factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
+                }
+            }
+            Map<String, NDArray> grads = lora.masterGradients(lossScale);
+            double norm = GradClip.clipGradients(grads.values(), maxGradNorm);
+            float mean = (float) (sum / accumulation);
+            if (!Double.isFinite(norm)) {
+                lora.zeroGradients();
+                throw new NonFiniteLossException(step, "gradient norm is " + norm + " at step " + step + " (loss " + mean
+                        + "); nothing of this step was applied" + (lora.mixedPrecision()
+                                ? "; with fp16 weights this is an overflow of the static loss scale " + lossScale
+                                        + ": lower precision.loss_scale" : ""));
+            }
+            optimizer.step(lr, grads);
+            lora.zeroGradients();
+            return new Update(mean, norm);
+        }
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        lora.close();
+    }
+}
