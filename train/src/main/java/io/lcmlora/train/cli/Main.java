@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             ExportCommand.class,
             DataCommand.class,
             DemoCommand.class,
+            EvalCommand.class,
         })
 public final class Main implements Runnable {
     @Override
