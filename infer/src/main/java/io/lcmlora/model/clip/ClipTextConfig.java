@@ -1,5 +1,7 @@
 package io.lcmlora.model.clip;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import io.lcmlora.io.ConfigJson;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -107,6 +109,37 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
     public static ClipTextConfig tinyTextEncoder2() {
         return new ClipTextConfig(1000, 32, 64, 32, 4, 2, 77, HiddenAct.GELU, 1e-5, 2,
                 List.of("CLIPTextModelWithProjection"));
+    }
+
+    /**
+     * This config as a transformers (4.36) text encoder {@code config.json} ({@code model_type} clip_text_model,
+     * the architecture from {@link #architectures()}); {@link #of} of the result gives back an equal config.
+     * {@code bos_token_id} / {@code pad_token_id} are not part of this record and are written as given.
+     */
+    public JsonObject toJson(int bosTokenId, int padTokenId) {
+        JsonObject o = new JsonObject();
+        JsonArray arch = new JsonArray();
+        architectures.forEach(arch::add);
+        o.add("architectures", arch);
+        o.addProperty("attention_dropout", 0.0);
+        o.addProperty("bos_token_id", bosTokenId);
+        o.addProperty("eos_token_id", eosTokenId);
+        o.addProperty("hidden_act", hiddenAct.configName());
+        o.addProperty("hidden_size", hiddenSize);
+        o.addProperty("initializer_factor", 1.0);
+        o.addProperty("initializer_range", 0.02);
+        o.addProperty("intermediate_size", intermediateSize);
+        o.addProperty("layer_norm_eps", layerNormEps);
+        o.addProperty("max_position_embeddings", maxPositionEmbeddings);
+        o.addProperty("model_type", "clip_text_model");
+        o.addProperty("num_attention_heads", numAttentionHeads);
+        o.addProperty("num_hidden_layers", numHiddenLayers);
+        o.addProperty("pad_token_id", padTokenId);
+        o.addProperty("projection_dim", projectionDim);
+        o.addProperty("torch_dtype", "float32");
+        o.addProperty("transformers_version", "4.36.0");
+        o.addProperty("vocab_size", vocabSize);
+        return o;
     }
 
     public static ClipTextConfig read(Path configJson) throws IOException {

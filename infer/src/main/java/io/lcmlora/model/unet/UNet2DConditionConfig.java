@@ -1,5 +1,7 @@
 package io.lcmlora.model.unet;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import io.lcmlora.io.ConfigJson;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -165,6 +167,64 @@ public record UNet2DConditionConfig(
                 c.getInt("conv_in_kernel", 3),
                 c.getInt("conv_out_kernel", 3),
                 c.getInt("time_embedding_dim", 0));
+    }
+
+    /**
+     * This config as a diffusers (0.25.1) {@code unet/config.json}: {@code attention_head_dim} holds the heads per
+     * block (SDXL's convention), fields at their default are written only when diffusers needs them, and
+     * {@link #fromJson} of the result gives back an equal config.
+     */
+    public JsonObject toJson() {
+        JsonObject o = new JsonObject();
+        o.addProperty("_class_name", "UNet2DConditionModel");
+        o.addProperty("_diffusers_version", "0.25.1");
+        o.addProperty("act_fn", "silu");
+        if (additionEmbedType != null) {
+            o.addProperty("addition_embed_type", additionEmbedType);
+            o.addProperty("addition_time_embed_dim", additionTimeEmbedDim);
+            o.addProperty("projection_class_embeddings_input_dim", projectionClassEmbeddingsInputDim);
+        }
+        o.add("attention_head_dim", ints(heads));
+        o.add("block_out_channels", ints(blockOutChannels));
+        o.addProperty("center_input_sample", false);
+        o.addProperty("conv_in_kernel", convInKernel);
+        o.addProperty("conv_out_kernel", convOutKernel);
+        o.add("cross_attention_dim", ints(crossAttentionDim));
+        o.add("down_block_types", strings(downBlockTypes));
+        o.addProperty("downsample_padding", downsamplePadding);
+        o.addProperty("flip_sin_to_cos", flipSinToCos);
+        o.addProperty("freq_shift", freqShift);
+        o.addProperty("in_channels", inChannels);
+        o.add("layers_per_block", ints(layersPerBlock));
+        o.addProperty("mid_block_type", midBlockType);
+        o.addProperty("norm_eps", normEps);
+        o.addProperty("norm_num_groups", normNumGroups);
+        o.addProperty("out_channels", outChannels);
+        o.addProperty("sample_size", sampleSize);
+        if (timeCondProjDim > 0) {
+            o.addProperty("time_cond_proj_dim", timeCondProjDim);
+        }
+        if (timeEmbeddingDim > 0) {
+            o.addProperty("time_embedding_dim", timeEmbeddingDim);
+        }
+        o.add("transformer_layers_per_block", ints(transformerLayersPerBlock));
+        o.add("up_block_types", strings(upBlockTypes));
+        o.addProperty("use_linear_projection", useLinearProjection);
+        return o;
+    }
+
+    private static JsonArray ints(int[] v) {
+        JsonArray a = new JsonArray();
+        for (int x : v) {
+            a.add(x);
+        }
+        return a;
+    }
+
+    private static JsonArray strings(List<String> v) {
+        JsonArray a = new JsonArray();
+        v.forEach(a::add);
+        return a;
     }
 
     private static boolean anyTrue(ConfigJson c, String field) {

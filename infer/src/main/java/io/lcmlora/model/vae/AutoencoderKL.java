@@ -26,7 +26,8 @@ import java.util.function.UnaryOperator;
  * The latent scaling ({@code scaling_factor}) is the pipeline's job: {@link #decode} takes unscaled latents and
  * {@link #encode} returns unscaled ones.
  *
- * <p>Inference only: encode/decode run without autograd and free their intermediates block by block. {@link Chunking} gives diffusers' memory options:
+ * <p>encode/decode run without autograd (the training forms are {@link #momentsForTraining} and
+ * {@link #decodeForTraining}) and free their intermediates block by block. {@link Chunking} gives diffusers' memory options:
  * slicing (one batch element at a time; mathematically exact) and tiling (overlapping tiles, blended linearly across
  * the overlap; not exact, because GroupNorm statistics and convolution borders are per tile).
  */
@@ -165,6 +166,21 @@ public final class AutoencoderKL {
             }
         }
         return decodeTile(z);
+    }
+
+    /**
+     * The encoder's moments with autograd recorded (training; {@link #encode} runs without): quant_conv(encoder(x)),
+     * [B, in, H, W] -> [B, 2*latent, H/f, W/f], to split with {@link DiagonalGaussianDistribution#fromMoments}.
+     */
+    public NDArray momentsForTraining(NDArray image) {
+        checkInput(image, config.inChannels(), "image");
+        return moments(image);
+    }
+
+    /** decoder(post_quant_conv(z)) with autograd recorded (training; {@link #decode} runs without). */
+    public NDArray decodeForTraining(NDArray latents) {
+        checkInput(latents, config.latentChannels(), "latents");
+        return decodeTile(latents);
     }
 
     /** quant_conv(encoder(x)): [B, in, H, W] -> [B, 2*latent, H/f, W/f]. */

@@ -1,5 +1,7 @@
 package io.lcmlora.model.vae;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import io.lcmlora.io.ConfigJson;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -90,6 +92,46 @@ public record AutoencoderKLConfig(int inChannels, int outChannels, List<Integer>
                 Arrays.stream(boc).boxed().toList(), cfg.getInt("layers_per_block"), cfg.getInt("latent_channels"),
                 cfg.getInt("norm_num_groups"), sampleSize, cfg.getDouble("scaling_factor"),
                 cfg.getBool("force_upcast", true), cfg.getBool("mid_block_add_attention", true));
+    }
+
+    /**
+     * This config as a diffusers (0.25.1) {@code vae/config.json} ({@code mid_block_add_attention} only when false,
+     * a field later versions added); {@link #from} of the result gives back an equal config.
+     */
+    public JsonObject toJson() {
+        JsonObject o = new JsonObject();
+        o.addProperty("_class_name", "AutoencoderKL");
+        o.addProperty("_diffusers_version", "0.25.1");
+        o.addProperty("act_fn", "silu");
+        JsonArray boc = new JsonArray();
+        JsonArray down = new JsonArray();
+        JsonArray up = new JsonArray();
+        for (int c : blockOutChannels) {
+            boc.add(c);
+            down.add("DownEncoderBlock2D");
+            up.add("UpDecoderBlock2D");
+        }
+        o.add("block_out_channels", boc);
+        o.add("down_block_types", down);
+        o.addProperty("force_upcast", forceUpcast);
+        o.addProperty("in_channels", inChannels);
+        o.addProperty("latent_channels", latentChannels);
+        o.addProperty("layers_per_block", layersPerBlock);
+        if (!midBlockAddAttention) {
+            o.addProperty("mid_block_add_attention", false);
+        }
+        o.addProperty("norm_num_groups", normNumGroups);
+        o.addProperty("out_channels", outChannels);
+        o.addProperty("sample_size", sampleSize);
+        o.addProperty("scaling_factor", scalingFactor);
+        o.add("up_block_types", up);
+        return o;
+    }
+
+    /** The same VAE with another {@code scaling_factor} (set after training from the latents' spread). */
+    public AutoencoderKLConfig withScalingFactor(double factor) {
+        return new AutoencoderKLConfig(inChannels, outChannels, blockOutChannels, layersPerBlock, latentChannels,
+                normNumGroups, sampleSize, factor, forceUpcast, midBlockAddAttention);
     }
 
     private static void requireAll(ConfigJson cfg, String field, String expected, int n) {

@@ -8,6 +8,7 @@ import io.lcmlora.cli.LoraCommand;
 import io.lcmlora.cli.TokenizeCommand;
 import io.lcmlora.train.demo.DataCommand;
 import io.lcmlora.train.demo.DemoCommand;
+import io.lcmlora.train.pretrain.PretrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -26,6 +27,7 @@ import picocli.CommandLine.Command;
             DataCommand.class,
             DemoCommand.class,
             EvalCommand.class,
+            PretrainCommand.class,
         })
 public final class Main implements Runnable {
     @Override

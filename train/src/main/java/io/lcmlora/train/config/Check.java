@@ -4,13 +4,13 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /** Range checks for config records' compact constructors; each failure names the (local) key and the valid range. */
-final class Check {
+public final class Check {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
 
     private Check() {}
 
     /** A name that is also used as a folder and file name: letters, digits, '.', '_', '-'. */
-    static String name(String key, String v) {
+    public static String name(String key, String v) {
         notBlank(key, v);
         if (!NAME.matcher(v).matches() || v.equals(".") || v.equals("..")) {
             throw new ConfigException(key, "'" + v + "' must use only letters, digits, '.', '_' and '-' (it names "
@@ -19,14 +19,14 @@ final class Check {
         return v;
     }
 
-    static int range(String key, int v, int min, int max) {
+    public static int range(String key, int v, int min, int max) {
         if (v < min || v > max) {
             throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
         }
         return v;
     }
 
-    static long range(String key, long v, long min, long max) {
+    public static long range(String key, long v, long min, long max) {
         if (v < min || v > max) {
             throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
         }
@@ -34,7 +34,7 @@ final class Check {
     }
 
     /** min <= v <= max (both closed). */
-    static double closed(String key, double v, double min, double max) {
+    public static double closed(String key, double v, double min, double max) {
         if (!(v >= min && v <= max)) {
             throw new ConfigException(key, "must be in [" + min + ", " + max + "], got " + v);
         }
@@ -42,7 +42,7 @@ final class Check {
     }
 
     /** min <= v < max. */
-    static double closedOpen(String key, double v, double min, double max) {
+    public static double closedOpen(String key, double v, double min, double max) {
         if (!(v >= min && v < max)) {
             throw new ConfigException(key, "must be in [" + min + ", " + max + "), got " + v);
         }
@@ -50,28 +50,28 @@ final class Check {
     }
 
     /** min < v <= max. */
-    static double openClosed(String key, double v, double min, double max) {
+    public static double openClosed(String key, double v, double min, double max) {
         if (!(v > min && v <= max)) {
             throw new ConfigException(key, "must be in (" + min + ", " + max + "], got " + v);
         }
         return v;
     }
 
-    static int multipleOf(String key, int v, int m) {
+    public static int multipleOf(String key, int v, int m) {
         if (v % m != 0) {
             throw new ConfigException(key, "must be a multiple of " + m + ", got " + v);
         }
         return v;
     }
 
-    static String notBlank(String key, String v) {
+    public static String notBlank(String key, String v) {
         if (v == null || v.isBlank()) {
             throw new ConfigException(key, "must be a non-empty string");
         }
         return v;
     }
 
-    static List<String> strings(String key, List<String> v, boolean allowEmpty) {
+    public static List<String> strings(String key, List<String> v, boolean allowEmpty) {
         if (v == null) {
             throw new ConfigException(key, "must be a list");
         }
