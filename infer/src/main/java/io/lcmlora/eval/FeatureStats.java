@@ -147,12 +147,20 @@ public final class FeatureStats {
 
     /** Writes the stats file atomically. */
     public void save(Path file) throws IOException {
+        save(file, Map.of());
+    }
+
+    /**
+     * Writes the stats file atomically with extra metadata entries (e.g. a cache key naming the inputs); the
+     * standard entries ({@code format}, {@code num_samples}, {@code dims}, {@code extractor}) cannot be overridden.
+     */
+    public void save(Path file, Map<String, String> extraMetadata) throws IOException {
         double[][] sigma = covariance();
         double[] flat = new double[dim * dim];
         for (int i = 0; i < dim; i++) {
             System.arraycopy(sigma[i], 0, flat, i * dim, dim);
         }
-        Map<String, String> meta = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>(extraMetadata);
         meta.put("format", FORMAT);
         meta.put("num_samples", Long.toString(count));
         meta.put("dims", Integer.toString(dim));

@@ -19,10 +19,15 @@ public final class FidStats {
     /** Statistics of every image in {@code dir}; {@code progress} (may be null) gets a line per batch. */
     public static FeatureStats ofFolder(Path dir, FeatureExtractor extractor, int batchSize, Consumer<String> progress)
             throws IOException {
+        return ofFiles(ImageFolder.list(dir), extractor, batchSize, progress);
+    }
+
+    /** Statistics of the given image files, in order; {@code progress} (may be null) gets a line per batch. */
+    public static FeatureStats ofFiles(List<Path> files, FeatureExtractor extractor, int batchSize,
+            Consumer<String> progress) throws IOException {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
         }
-        List<Path> files = ImageFolder.list(dir);
         FeatureStats stats = FeatureStats.of(extractor);
         List<BufferedImage> batch = new ArrayList<>();
         List<Path> names = new ArrayList<>();
@@ -36,8 +41,10 @@ public final class FidStats {
             batch.add(img);
             names.add(f);
         }
-        addBatch(stats, extractor, batch, names);
-        report(progress, stats, files.size());
+        if (!batch.isEmpty()) {
+            addBatch(stats, extractor, batch, names);
+            report(progress, stats, files.size());
+        }
         return stats;
     }
 

@@ -123,9 +123,10 @@ public final class SdxlPipeline implements AutoCloseable {
 
     /**
      * Loads a LoRA as adapter {@link LoraSpec#name()} with its weight onto the UNet and, for the modules the file
-     * has, both text encoders (several adapters add up: the paper's LCM-LoRA 1.0 + style 0.8).
+     * has, both text encoders (several adapters add up: the paper's LCM-LoRA 1.0 + style 0.8). Returns the
+     * adapter's name (the file's, with {@code _2}, {@code _3}... when that name is taken).
      */
-    public void loadLora(LoraSpec spec) throws IOException {
+    public String loadLora(LoraSpec spec) throws IOException {
         UNet2DConditionModel unet = model.unet();
         Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
         names.put(LoraComponent.UNET, List.copyOf(unet.layers().keySet()));
@@ -147,11 +148,57 @@ public final class SdxlPipeline implements AutoCloseable {
         info.put("weight", spec.weight());
         info.put("modules", modules);
         loadedLoras.add(info);
+        return name;
+    }
+
+    /**
+     * diffusers' {@code set_adapters(names, adapter_weights)}: exactly the named adapters run, at these weights, on
+     * every component (UNet, text encoders) that has them; the other loaded adapters stay loaded but off. An empty
+     * map is the base model. Fused adapters stay in the weights (unfuse first to switch them).
+     */
+    public void setAdapters(Map<String, Double> weights) {
+        for (String n : weights.keySet()) {
+            if (!isLoaded(n)) {
+                throw new IllegalArgumentException("no adapter '" + n + "' is loaded; loaded: "
+                        + loadedLoras.stream().map(l -> l.get("name")).toList());
+            }
+        }
+        for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
+            Map<String, Double> here = new LinkedHashMap<>();
+            weights.forEach((n, w) -> {
+                if (a.names().contains(n)) {
+                    here.put(n, w);
+                }
+            });
+            a.setActive(here.keySet());
+            a.setAdapterWeights(here);
+        }
+    }
+
+    /** The loaded adapters that run (active or fused in some component), each with the weight it runs at. */
+    private List<Map<String, Object>> runningLoras() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> info : loadedLoras) {
+            String n = (String) info.get("name");
+            for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
+                if (a.active().contains(n) || a.fused().contains(n)) {
+                    Map<String, Object> running = new LinkedHashMap<>(info);
+                    running.put("weight", a.weight(n));
+                    out.add(running);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    private boolean isLoaded(String name) {
+        return loadedLoras.stream().anyMatch(l -> name.equals(l.get("name")));
     }
 
     private String uniqueName(String base) {
         String n = base;
-        for (int i = 2; unetAdapters.names().contains(n); i++) {
+        for (int i = 2; isLoaded(n); i++) {
             n = base + "_" + i;
         }
         return n;
@@ -327,7 +374,7 @@ public final class SdxlPipeline implements AutoCloseable {
             p.put("strength", r.strength());
         }
         p.put("model", model.source());
-        p.put("adapters", loadedLoras);
+        p.put("adapters", runningLoras());
         p.put("fused", !unetAdapters.fused().isEmpty());
         p.put("noise", "java SplittableRandom Box-Muller, image seed = seed + index");
         p.put("generator", "lcm-lora-java");

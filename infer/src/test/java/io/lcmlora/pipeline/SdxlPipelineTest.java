@@ -239,4 +239,26 @@ class SdxlPipelineTest {
         assertEquals(0, maxLevelDiff(base, pipe.generate(request("a red square")).get(0).image()),
                 "closing the pipeline detaches its adapters");
     }
+
+    @Test
+    void setAdaptersSwitchesLorasPerRequestAndTheSettingsListOnlyTheOnesThatRan() throws Exception {
+        Path lora = Path.of(System.getProperty("golden.dir")).resolve("lora_formats/lora_peft.safetensors");
+        BufferedImage base = pipe.generate(request("a red square")).get(0).image();
+        try (SdxlPipeline p = new SdxlPipeline(model)) {
+            String name = p.loadLora(new LoraSpec(lora, 1.0));
+            assertEquals("lora_peft", name);
+            p.setAdapters(Map.of());
+            GeneratedImage off = p.generate(request("a red square")).get(0);
+            assertEquals(0, maxLevelDiff(base, off.image()), "no adapters = the base model");
+            assertEquals(0, JsonParser.parseString(off.parameters()).getAsJsonObject().getAsJsonArray("adapters").size());
+            p.setAdapters(Map.of(name, 0.5));
+            GeneratedImage half = p.generate(request("a red square")).get(0);
+            assertTrue(maxLevelDiff(base, half.image()) > 0);
+            JsonObject ran = JsonParser.parseString(half.parameters()).getAsJsonObject().getAsJsonArray("adapters").get(0)
+                    .getAsJsonObject();
+            assertEquals(name, ran.get("name").getAsString());
+            assertEquals(0.5, ran.get("weight").getAsDouble());
+            assertThrows(IllegalArgumentException.class, () -> p.setAdapters(Map.of("style", 1.0)));
+        }
+    }
 }

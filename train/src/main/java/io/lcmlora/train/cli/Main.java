@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             ExportCommand.class,
             DataCommand.class,
             DemoCommand.class,
+            EvalCommand.class,
             PretrainCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,10 +1,23 @@
 package io.lcmlora.train.config;
 
 import java.util.List;
+import java.util.regex.Pattern;
 
 /** Range checks for config records' compact constructors; each failure names the (local) key and the valid range. */
 public final class Check {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]+");
+
     private Check() {}
+
+    /** A name that is also used as a folder and file name: letters, digits, '.', '_', '-'. */
+    public static String name(String key, String v) {
+        notBlank(key, v);
+        if (!NAME.matcher(v).matches() || v.equals(".") || v.equals("..")) {
+            throw new ConfigException(key, "'" + v + "' must use only letters, digits, '.', '_' and '-' (it names "
+                    + "folders and files)");
+        }
+        return v;
+    }
 
     public static int range(String key, int v, int min, int max) {
         if (v < min || v > max) {

@@ -18,7 +18,8 @@ import java.util.StringJoiner;
  * Strict binding of a parsed YAML tree (maps, lists, scalars only) onto config records. Record components are
  * YAML keys in snake_case ({@link Key} overrides); a missing key takes the default instance's value; an unknown
  * key, a wrong type or an out-of-range value is a {@link ConfigException} naming the full dotted key, with the
- * closest valid key suggested for typos.
+ * closest valid key suggested for typos. Records inside lists have no default instance: a missing key is an error
+ * for a primitive component and {@code null} for any other, which the record's constructor defaults or rejects.
  */
 final class ConfigBinder {
     private ConfigBinder() {}
@@ -51,9 +52,12 @@ final class ConfigBinder {
             RecordComponent c = comps[i];
             types[i] = c.getType();
             String k = key(c);
-            Object def = get(c, defaults);
+            Object def = defaults == null ? null : get(c, defaults);
             String full = join(path, k);
             if (!map.containsKey(k)) {
+                if (defaults == null && c.getType().isPrimitive()) {
+                    throw new ConfigException(full, "is required");
+                }
                 args[i] = def;
             } else if (map.get(k) == null) {
                 if (c.getType().isPrimitive() || c.getType().isRecord() || !c.isAnnotationPresent(Nullable.class)) {

@@ -3,10 +3,6 @@ package io.lcmlora.train.config;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 /**
  * The whole distillation run, bound strictly from YAML. A missing key takes its default (the record defaults are the
@@ -54,17 +50,17 @@ public record TrainConfig(
 
     /** Binds YAML text with {@code key=value} overrides applied on top. */
     public static TrainConfig parse(String yaml, List<String> overrides) {
-        return RecordYaml.parse(yaml, TrainConfig.class, defaults(), overrides);
+        return YamlConfig.parse(TrainConfig.class, defaults(), yaml, overrides);
     }
 
     /** Reads a config file (null = the defaults alone) and applies overrides; errors name the file. */
     public static TrainConfig load(Path file, List<String> overrides) throws IOException {
-        return file == null ? parse("", overrides) : RecordYaml.load(file, TrainConfig.class, defaults(), overrides);
+        return YamlConfig.load(TrainConfig.class, defaults(), file, overrides);
     }
 
     /** The resolved config as YAML; {@link #parse(String)} of it gives back an equal record. */
     public String toYaml() {
-        return RecordYaml.toYaml(this);
+        return YamlConfig.toYaml(this);
     }
 
     /** Fails with the first setting a training run needs but the config leaves unset. */
@@ -85,17 +81,4 @@ public record TrainConfig(
     public static List<String> keys() {
         return ConfigBinder.allKeys(TrainConfig.class, "");
     }
-
-    static Object loadYaml(String text, String origin) {
-        LoaderOptions lo = new LoaderOptions();
-        lo.setAllowDuplicateKeys(false);
-        lo.setMaxAliasesForCollections(10);
-        lo.setAllowRecursiveKeys(false);
-        try {
-            return new Yaml(new SafeConstructor(lo)).load(text);
-        } catch (MarkedYAMLException e) {
-            throw new IllegalArgumentException(origin + ": invalid YAML: " + e.getMessage(), e);
-        }
-    }
-
 }

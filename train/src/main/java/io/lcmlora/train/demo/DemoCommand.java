@@ -12,17 +12,38 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lcm demo ...}: the stages of the emoji demo that are specific to it. */
+/**
+ * {@code lcm demo}: the whole emoji demo ({@link DemoRun}: fetch, data, teacher, distill, eval, report), resuming after
+ * the last finished stage; {@code lcm demo train-classifier} is one of its stages on its own.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Stages of the embedded emoji demo.",
+        description = "Run the embedded emoji demo end to end (fetch, data, teacher, LCM-LoRA distillation, FID sweep, "
+                + "table and grids); stages whose outputs exist are skipped.",
         subcommands = {DemoCommand.TrainClassifier.class})
-public final class DemoCommand implements Runnable {
-    @Spec
-    CommandSpec spec;
+public final class DemoCommand implements Callable<Integer> {
+    /** Held-out prompts per style by default, and with --fast. */
+    static final int PROMPTS = 100;
+    static final int FAST_PROMPTS = 24;
+
+    @Option(names = "--out", defaultValue = "runs/demo", description = "output folder; default ${DEFAULT-VALUE}")
+    Path out;
+
+    @Option(names = "--from-scratch", description = "train the classifier and both teachers (lcm pretrain) instead of "
+            + "copying the weights shipped in data/demo-weights (adds about an hour on 2 cores)")
+    boolean fromScratch;
+
+    @Option(names = "--prompts", description = "held-out prompts per style in the FID sweep; default " + PROMPTS)
+    Integer prompts;
+
+    @Option(names = "--fast", description = "a quicker, noisier sweep: " + FAST_PROMPTS + " prompts per style")
+    boolean fast;
 
     @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand, e.g. 'demo train-classifier'");
+    public Integer call() throws IOException {
+        int n = prompts != null ? prompts : fast ? FAST_PROMPTS : PROMPTS;
+        new DemoRun(new DemoPaths(Path.of("").toAbsolutePath(), out), new DemoRun.Options(fromScratch, n),
+                System.out).run();
+        return 0;
     }
 
     /** {@code lcm demo train-classifier --data data/emoji --out runs/demo/classifier}. */

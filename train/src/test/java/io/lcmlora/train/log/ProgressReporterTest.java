@@ -46,4 +46,24 @@ class ProgressReporterTest {
         assertEquals("?:??:??", ProgressReporter.clock(Double.NaN));
         assertEquals("27:46:40", ProgressReporter.clock(100000));
     }
+
+    @Test
+    void countsThatJumpPrintOnceForEachMultipleCrossed() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        AtomicLong clock = new AtomicLong(0);
+        ProgressReporter p = new ProgressReporter(new PrintStream(buf, true, StandardCharsets.UTF_8), false, "images", 20,
+                4, 5, clock::get);
+        for (long done = 7; done <= 20; done += 3) { // 7, 10, 13, 16, 19, then the last batch of 1
+            clock.addAndGet(3_000_000_000L); // 1 s per image
+            p.update(done, "lcm-4steps");
+        }
+        clock.addAndGet(1_000_000_000L);
+        p.update(20, "");
+        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        // 7 crosses 5, 10 crosses 10, 13 nothing, 16 crosses 15, 19 nothing, 20 is the end
+        assertEquals(4, lines.length);
+        // 3 images in 3 s since the resume at 4 -> 13 left at 1 s
+        assertEquals("images 7/20 (35.0%) lcm-4steps elapsed 0:00:03 eta 0:00:13", lines[0]);
+        assertEquals("images 20/20 (100.0%) elapsed 0:00:16 eta 0:00:00", lines[3]);
+    }
 }

@@ -1,0 +1,198 @@
+package io.lcmlora.train.demo;
+
+import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.train.config.EvalConfig;
+import io.lcmlora.train.eval.EvalPrompt;
+import io.lcmlora.train.eval.EvalPrompts;
+import io.lcmlora.train.eval.SampleGrid;
+import io.lcmlora.train.eval.SweepLayout;
+import io.lcmlora.train.eval.SweepResults;
+import io.lcmlora.train.eval.SweepSetting;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+
+/**
+ * The demo's report: one FID table over both sweeps (the twitter teacher and its google fine-tune, each with its own
+ * DDIM steps and with the LCM-LoRA distilled from the twitter teacher), the issue's three targets checked, and the
+ * comparison grids, written to {@code <out>/demo.md} and {@code <out>/grid_*.png}.
+ */
+public final class DemoReport {
+    public static final String REPORT = "demo.md";
+    static final int GRID_PROMPTS = 8;
+    static final int CELL = 64;
+
+    /** Target: LCM-LoRA 4 steps within this factor of the teacher's 50-step DDIM FID. */
+    static final double TARGET_VS_50 = 1.15;
+    /** Target: LCM-LoRA 4 steps below this factor of the teacher's 4-step DDIM FID. */
+    static final double TARGET_VS_4 = 0.5;
+    /** Target: on the fine-tuned teacher, LCM-LoRA 4 steps within this factor of its 50-step DDIM FID. */
+    static final double TARGET_FINETUNE_VS_50 = 1.3;
+
+    private DemoReport() {}
+
+    /** One sweep: its config (for the settings and image layout) and its results. */
+    record Sweep(EvalConfig config, SweepResults results) {
+        static Sweep load(EvalConfig config) throws IOException {
+            Path file = Path.of(config.outputDir()).resolve(SweepLayout.RESULTS_JSON);
+            return new Sweep(config, SweepResults.fromJson(Files.readString(file)));
+        }
+
+        /** The expanded setting of a scheduler and step count (the first, in config order). */
+        SweepSetting setting(EvalConfig.Scheduler scheduler, int steps) {
+            return SweepSetting.expand(config).stream()
+                    .filter(s -> s.scheduler() == scheduler && s.steps() == steps).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException(config.outputDir() + ": no "
+                            + EvalConfig.schedulerName(scheduler) + " setting with " + steps + " steps"));
+        }
+
+        /** The result of a setting, or null when the sweep has none of that scheduler and step count. */
+        SweepResults.Setting result(EvalConfig.Scheduler scheduler, int steps) {
+            for (SweepSetting s : SweepSetting.expand(config)) {
+                if (s.scheduler() == scheduler && s.steps() == steps) {
+                    return results.settings().stream().filter(r -> r.name().equals(s.name())).findFirst().orElse(null);
+                }
+            }
+            return null;
+        }
+
+        double fid(EvalConfig.Scheduler scheduler, int steps) {
+            SweepResults.Setting r = result(scheduler, steps);
+            if (r == null) {
+                throw new IllegalArgumentException(config.outputDir() + ": no " + EvalConfig.schedulerName(scheduler)
+                        + " result with " + steps + " steps");
+            }
+            return r.fid();
+        }
+    }
+
+    /** A checked target: what it compares, the measured FID ratio, and the bound it must not exceed. */
+    record Target(String what, double ratio, double bound) {
+        boolean met() {
+            return ratio <= bound;
+        }
+    }
+
+    /** Reads both sweeps' results, prints the table and targets, writes the report and the grids. */
+    public static void write(DemoPaths paths, EvalConfig base, EvalConfig finetune, PrintStream out) throws IOException {
+        Sweep b = Sweep.load(base);
+        Sweep f = Sweep.load(finetune);
+        String table = table(b, f);
+        List<Target> targets = targets(b, f);
+        StringBuilder md = new StringBuilder(table).append('\n');
+        for (Target t : targets) {
+            md.append(String.format(Locale.ROOT, "- %s: %.2f (target <= %.2f): %s%n", t.what(), t.ratio(), t.bound(),
+                    t.met() ? "met" : "NOT met"));
+        }
+        md.append(String.format(Locale.ROOT, "%nFID: %s, %d held-out prompts x %d image(s) per setting, "
+                + "reference %d held-out images per style.%n", b.results().extractor(), b.results().promptCount(),
+                b.results().imagesPerPrompt() * b.results().seeds().size(), b.results().reference().samples()));
+        List<String> grids = grids(paths, b, f);
+        md.append('\n');
+        for (String g : grids) {
+            md.append("![").append(g).append("](").append(g).append(")\n");
+        }
+        AtomicFiles.writeString(paths.out().resolve(REPORT), md.toString());
+        out.println();
+        out.print(md);
+        out.println("wrote " + paths.out().resolve(REPORT) + " and " + grids.size() + " grids in " + paths.out());
+        out.flush();
+    }
+
+    /** The Markdown table: one row per sampler and step count, one FID column per teacher. */
+    static String table(Sweep base, Sweep finetune) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| sampler | steps | FID twitter teacher | FID google fine-tune (LoRA never saw it) | s/image |\n");
+        sb.append("|---|---:|---:|---:|---:|\n");
+        for (SweepSetting s : SweepSetting.expand(base.config())) {
+            SweepResults.Setting rb = base.result(s.scheduler(), s.steps());
+            SweepResults.Setting rf = finetune.result(s.scheduler(), s.steps());
+            String sampler = s.adapters().isEmpty()
+                    ? "teacher " + s.schedulerName().toUpperCase(Locale.ROOT) + ", CFG " + EvalConfig.number(s.guidance())
+                    : "LCM-LoRA (" + s.schedulerName().toUpperCase(Locale.ROOT) + "), CFG " + EvalConfig.number(s.guidance());
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s |%n", sampler, s.steps(), fid(rb), fid(rf),
+                    rb == null || rb.secondsPerImage() == null ? "-"
+                            : String.format(Locale.ROOT, "%.3f", rb.secondsPerImage())));
+        }
+        return sb.toString();
+    }
+
+    static List<Target> targets(Sweep base, Sweep finetune) {
+        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
+        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        return List.of(
+                new Target("twitter: LCM-LoRA 4 steps / teacher DDIM 50 steps", base.fid(lcm, 4) / base.fid(ddim, 50),
+                        TARGET_VS_50),
+                new Target("twitter: LCM-LoRA 4 steps / teacher DDIM 4 steps", base.fid(lcm, 4) / base.fid(ddim, 4),
+                        TARGET_VS_4),
+                new Target("google fine-tune: LCM-LoRA 4 steps / its DDIM 50 steps",
+                        finetune.fid(lcm, 4) / finetune.fid(ddim, 50), TARGET_FINETUNE_VS_50));
+    }
+
+    private static String fid(SweepResults.Setting r) {
+        return r == null ? "-" : String.format(Locale.ROOT, "%.2f", r.fid());
+    }
+
+    /** A grid row: a sweep's setting, labelled. */
+    record Row(String label, Sweep sweep, EvalConfig.Scheduler scheduler, int steps) {}
+
+    static List<String> grids(DemoPaths paths, Sweep b, Sweep f) throws IOException {
+        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
+        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        List<String> names = new ArrayList<>();
+        names.add(grid(paths, "grid_teacher_ddim4_vs_ddim50.png", "twitter teacher",
+                List.of(new Row("DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50))));
+        names.add(grid(paths, "grid_lcm_lora_1_2_4_8.png", "twitter teacher + LCM-LoRA",
+                List.of(new Row("1 step", b, lcm, 1), new Row("2", b, lcm, 2), new Row("4", b, lcm, 4),
+                        new Row("8", b, lcm, 8))));
+        names.add(grid(paths, "grid_google_with_without_lora.png", "google fine-tune",
+                List.of(new Row("DDIM 4", f, ddim, 4), new Row("DDIM 50", f, ddim, 50),
+                        new Row("+ LCM-LoRA 4", f, lcm, 4))));
+        names.add(grid(paths, "grid_overview.png", "",
+                List.of(new Row("twitter DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50),
+                        new Row("+LoRA 4", b, lcm, 4), new Row("google DDIM 4", f, ddim, 4),
+                        new Row("DDIM 50", f, ddim, 50), new Row("+LoRA 4", f, lcm, 4))));
+        return names;
+    }
+
+    /** Rows of settings over the first prompts (first seed); the title names the rows top to bottom. */
+    private static String grid(DemoPaths paths, String file, String title, List<Row> rows) throws IOException {
+        List<List<BufferedImage>> images = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        List<String> columns = new ArrayList<>();
+        for (Row r : rows) {
+            EvalConfig c = r.sweep().config();
+            List<EvalPrompt> prompts = EvalPrompts.read(Path.of(c.prompts()));
+            int n = Math.min(GRID_PROMPTS, prompts.size());
+            SweepSetting s = r.sweep().setting(r.scheduler(), r.steps());
+            SweepLayout layout = new SweepLayout(Path.of(c.outputDir()));
+            List<BufferedImage> row = new ArrayList<>();
+            for (EvalPrompt p : prompts.subList(0, n)) {
+                Path img = layout.image(s, p, c.seeds().get(0));
+                BufferedImage bi = ImageIO.read(img.toFile());
+                if (bi == null) {
+                    throw new IOException(img + ": not a readable image");
+                }
+                row.add(bi);
+                if (images.isEmpty()) {
+                    columns.add(p.prompt().split(",")[0]);
+                }
+            }
+            images.add(row);
+            labels.add(r.label());
+        }
+        String heading = (title.isEmpty() ? "" : title + "; ") + "rows: " + String.join(" | ", labels);
+        BufferedImage grid = SampleGrid.draw(heading, columns, images, CELL);
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(grid, "png", png);
+        AtomicFiles.writeBytes(paths.out().resolve(file), png.toByteArray());
+        return file;
+    }
+}

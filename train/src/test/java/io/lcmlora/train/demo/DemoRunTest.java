@@ -1,0 +1,199 @@
+package io.lcmlora.train.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lcmlora.train.config.EvalConfig;
+import io.lcmlora.train.config.TrainConfig;
+import io.lcmlora.train.distill.Distiller;
+import io.lcmlora.train.eval.EvalPrompt;
+import io.lcmlora.train.eval.EvalPrompts;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The demo's orchestration without its heavy stages: skipping, the generated configs, the prep files. */
+class DemoRunTest {
+    @TempDir
+    Path tmp;
+
+    /** The repository (surefire runs in the module folder), for the real configs/demo files. */
+    private static Path repo() {
+        return Path.of(System.getProperty("golden.dir")).getParent().getParent();
+    }
+
+    private static DemoPaths paths(Path out) {
+        return new DemoPaths(repo(), out);
+    }
+
+    @Test
+    void runStagesSkipsFinishedStagesRunsTheRestAndChecksTheirOutput() throws IOException {
+        List<String> ran = new ArrayList<>();
+        Set<String> outputs = new HashSet<>(Set.of("a"));
+        List<DemoRun.Stage> stages = List.of(
+                new DemoRun.Stage("a", "A", () -> outputs.contains("a"), () -> ran.add("a")),
+                new DemoRun.Stage("b", "B", () -> outputs.contains("b"), () -> {
+                    ran.add("b");
+                    outputs.add("b");
+                }),
+                new DemoRun.Stage("c", "C", () -> outputs.contains("c"), () -> {
+                    ran.add("c");
+                    outputs.add("c");
+                }));
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        List<DemoRun.StageResult> r = DemoRun.runStages(stages, new PrintStream(log, true, StandardCharsets.UTF_8));
+        assertEquals(List.of("b", "c"), ran);
+        assertEquals(List.of(true, false, false), r.stream().map(DemoRun.StageResult::skipped).toList());
+        assertTrue(log.toString(StandardCharsets.UTF_8).contains("[a] skipped: A exists"));
+
+        ran.clear();
+        DemoRun.runStages(stages, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertEquals(List.of(), ran, "a second run skips every stage");
+
+        DemoRun.Stage broken = new DemoRun.Stage("d", "D", () -> false, () -> {});
+        IOException e = assertThrows(IOException.class, () -> DemoRun.runStages(List.of(broken),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("D is missing"), e.getMessage());
+    }
+
+    @Test
+    void configsPointEveryPathIntoTheOutputFolder() throws IOException {
+        Path out = tmp.resolve("my run");
+        DemoRun run = new DemoRun(paths(out), new DemoRun.Options(false, 10), System.out);
+
+        TrainConfig d = run.distillConfig();
+        assertEquals(out.resolve("teacher-twitter").toString(), d.model().path());
+        assertEquals(List.of(out.resolve("prep/twitter-train-32.jsonl").toString()), d.data().paths());
+        assertEquals(out.resolve("lcm-lora").toString(), d.outputDir());
+        assertEquals(32, d.data().resolution());
+        assertEquals(0, d.validation().every());
+
+        for (String style : List.of("twitter", "google")) {
+            EvalConfig e = run.evalConfig(style).requireRunnable();
+            assertEquals(List.of(new EvalConfig.ModelSpec("teacher-" + style, out.resolve("teacher-" + style).toString())),
+                    e.models());
+            assertEquals(out.resolve("lcm-lora").resolve(Distiller.FINAL_LORA).toString(), e.adapters().get(0).file());
+            assertEquals(out.resolve("prep/prompts-" + style + ".jsonl").toString(), e.prompts());
+            assertEquals(out.resolve("classifier").toString(), e.features().weights());
+            assertEquals(out.resolve("eval-" + style).toString(), e.outputDir());
+            assertEquals(List.of(1, 2, 4, 8, 25, 50), e.settings().get(0).steps());
+            assertEquals(EvalConfig.Scheduler.DDIM, e.settings().get(0).scheduler());
+            assertEquals(List.of(1, 2, 4, 8), e.settings().get(1).steps());
+            assertEquals(List.of("lcm-lora"), e.settings().get(1).adapters());
+        }
+    }
+
+    @Test
+    void pretrainConfigsChainThroughTheOutputFolder() throws IOException {
+        Path out = tmp.resolve("o");
+        DemoRun run = new DemoRun(paths(out), new DemoRun.Options(true, 10), System.out);
+        assertEquals(out.resolve("parts").toString(), run.pretrainConfig("pretrain-vae.yaml").outputDir());
+        assertEquals(out.resolve("parts").toString(), run.pretrainConfig("pretrain-text.yaml").outputDir());
+        var unet = run.pretrainConfig("pretrain-unet.yaml");
+        assertEquals(out.resolve("parts").toString(), unet.base());
+        assertEquals(out.resolve("teacher-twitter").toString(), unet.outputDir());
+        var fine = run.pretrainConfig("finetune-google.yaml");
+        assertEquals(out.resolve("teacher-twitter").toString(), fine.base());
+        assertEquals(out.resolve("teacher-google").toString(), fine.outputDir());
+        assertEquals(repo().resolve("data/emoji").toString(), fine.data());
+    }
+
+    @Test
+    void stagesAreDoneExactlyWhenTheirOutputsExist() throws IOException {
+        Path repo = tmp.resolve("repo");
+        Path out = tmp.resolve("out");
+        Files.createDirectories(repo.resolve("configs/demo"));
+        for (String f : List.of("distill.yaml", "eval-twitter.yaml", "eval-google.yaml")) {
+            Files.copy(repo().resolve("configs/demo").resolve(f), repo.resolve("configs/demo").resolve(f));
+        }
+        DemoRun run = new DemoRun(new DemoPaths(repo, out), new DemoRun.Options(false, 3), System.out);
+        List<String> names = run.stages().stream().map(DemoRun.Stage::name).toList();
+        assertEquals(List.of("fetch", "data", "prep", "classifier", "teacher-twitter", "teacher-google", "distill",
+                "eval-twitter", "eval-google", "report"), names);
+        assertEquals(List.of(), done(run), "nothing is done in an empty folder");
+
+        writeManifest(repo.resolve("data/emoji/twitter"), 6, 4);
+        writeManifest(repo.resolve("data/emoji/google"), 6, 4);
+        assertEquals(List.of("fetch", "data"), done(run));
+
+        for (DemoRun.Stage s : run.stages()) {
+            if (s.name().equals("prep")) {
+                s.action().run();
+            }
+        }
+        touch(out.resolve("classifier/model.safetensors"));
+        touch(out.resolve("teacher-twitter/model_index.json"));
+        touch(out.resolve("lcm-lora").resolve(Distiller.FINAL_LORA));
+        assertEquals(List.of("fetch", "data", "prep", "classifier", "teacher-twitter", "distill"), done(run));
+
+        DemoRun other = new DemoRun(new DemoPaths(repo, out), new DemoRun.Options(false, 4), System.out);
+        assertFalse(done(other).contains("prep"), "another prompt count redoes the prep");
+    }
+
+    @Test
+    void prepWritesTheTrainSplitAndHeldOutPromptsWithEveryHeldOutImageAsReference() throws IOException {
+        Path dir = tmp.resolve("data/emoji/twitter");
+        Path manifest = writeManifest(dir, 5, 7);
+        Path train = tmp.resolve("runs/prep/train.jsonl");
+        assertEquals(5, DemoPrep.writeTrainManifest(manifest, train));
+        List<String> lines = Files.readAllLines(train);
+        assertEquals("{\"image\":\"../../data/emoji/twitter/img32/t0.png\",\"caption\":\"train 0, cat\"}", lines.get(0));
+
+        Path promptFile = tmp.resolve("runs/prep/prompts.jsonl");
+        assertEquals(7, DemoPrep.writePrompts(manifest, 3, promptFile));
+        List<EvalPrompt> prompts = EvalPrompts.read(promptFile);
+        // floor(k * 7 / 3) = 0, 2, 4; the other four (1, 3, 5, 6) go round-robin to prompts 0, 1, 2, 0
+        assertEquals(List.of("heldout 0, cat", "heldout 2, cat", "heldout 4, cat"),
+                prompts.stream().map(EvalPrompt::prompt).toList());
+        assertEquals(List.of(dir.resolve("img32/h0.png"), dir.resolve("img32/h1.png"), dir.resolve("img32/h6.png")),
+                prompts.get(0).references());
+        assertEquals(List.of(dir.resolve("img32/h2.png"), dir.resolve("img32/h3.png")), prompts.get(1).references());
+        assertEquals(7, prompts.stream().mapToInt(p -> p.references().size()).sum());
+        assertThrows(IOException.class, () -> DemoPrep.writePrompts(manifest, 8, promptFile));
+    }
+
+    private static List<String> done(DemoRun run) throws IOException {
+        List<String> out = new ArrayList<>();
+        for (DemoRun.Stage s : run.stages()) {
+            if (s.done().test()) {
+                out.add(s.name());
+            }
+        }
+        return out;
+    }
+
+    private static void touch(Path p) throws IOException {
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, "x");
+    }
+
+    /** A manifest-32.jsonl with interleaved train and held-out lines (image files are not needed by the prep). */
+    private static Path writeManifest(Path dir, int train, int heldout) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.max(train, heldout); i++) {
+            if (i < train) {
+                sb.append("{\"image\":\"img32/t").append(i).append(".png\",\"caption\":\"train ").append(i)
+                        .append(", cat\",\"category\":\"c\",\"split\":\"train\"}\n");
+            }
+            if (i < heldout) {
+                sb.append("{\"image\":\"img32/h").append(i).append(".png\",\"caption\":\"heldout ").append(i)
+                        .append(", cat\",\"category\":\"c\",\"split\":\"heldout\"}\n");
+            }
+        }
+        Path m = dir.resolve("manifest-32.jsonl");
+        Files.writeString(m, sb.toString());
+        return m;
+    }
+}

@@ -1,0 +1,333 @@
+package io.lcmlora.train.eval;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.lcmlora.eval.FrechetDistance;
+import io.lcmlora.train.config.EvalConfig;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A whole sweep on a synthetic generator and a projection extractor: outputs, FID values, resume. */
+class EvalSweepTest {
+    static final int SIZE = 16;
+    static final int PROMPTS = 6;
+
+    @TempDir
+    Path tmp;
+
+    /** A textured image around a per-prompt colour; {@code noise} scales how far it strays (the "sampling error"). */
+    static BufferedImage texture(int prompt, long seed, double noise) {
+        SplittableRandom r = new SplittableRandom(seed * 7919 + prompt);
+        int[] base = {40 + 30 * prompt, 200 - 25 * prompt, 90 + 20 * (prompt % 3)};
+        BufferedImage img = new BufferedImage(SIZE, SIZE, BufferedImage.TYPE_INT_RGB);
+        double shift = noise * r.nextGaussian() * 60;
+        for (int y = 0; y < SIZE; y++) {
+            for (int x = 0; x < SIZE; x++) {
+                int rgb = 0;
+                for (int c = 0; c < 3; c++) {
+                    double v = base[c] + shift + 25 * r.nextGaussian() + noise * 40 * Math.sin(x + c);
+                    rgb = rgb << 8 | (int) Math.max(0, Math.min(255, Math.round(v)));
+                }
+                img.setRGB(x, y, rgb);
+            }
+        }
+        return img;
+    }
+
+    /** Counts calls and images; noise falls with steps; {@code failAt} (1-based call) throws to simulate a kill. */
+    static final class FakeGenerator implements SampleGenerator.Factory {
+        final AtomicInteger calls = new AtomicInteger();
+        final AtomicInteger images = new AtomicInteger();
+        final AtomicInteger opened = new AtomicInteger();
+        int failAt = -1;
+
+        @Override
+        public SampleGenerator open(EvalConfig.ModelSpec model, EvalConfig config) {
+            opened.incrementAndGet();
+            return new SampleGenerator() {
+                @Override
+                public List<Sample> generate(SweepSetting s, EvalPrompt p, String negative, long firstSeed, int count) {
+                    if (calls.incrementAndGet() == failAt) {
+                        throw new IllegalStateException("simulated interruption");
+                    }
+                    List<Sample> out = new ArrayList<>();
+                    double noise = (s.scheduler() == EvalConfig.Scheduler.LCM ? 1.5 : 3.0) / s.steps();
+                    for (int k = 0; k < count; k++) {
+                        out.add(new Sample(texture(p.index(), 1000 + firstSeed + k, noise), null));
+                        images.incrementAndGet();
+                    }
+                    return out;
+                }
+
+                @Override
+                public void close() {}
+            };
+        }
+    }
+
+    EvalConfig config() throws IOException {
+        Path refs = Files.createDirectories(tmp.resolve("data/refs"));
+        StringBuilder jsonl = new StringBuilder();
+        for (int p = 0; p < PROMPTS; p++) {
+            List<String> names = new ArrayList<>();
+            for (int k = 0; k < 2; k++) {
+                String name = "refs/" + p + "_" + k + ".png";
+                ImageIO.write(texture(p, 50 + k, 0), "png", tmp.resolve("data").resolve(name).toFile());
+                names.add("\"" + name + "\"");
+            }
+            jsonl.append("{\"prompt\": \"prompt number ").append(p).append("\", \"references\": ").append(names)
+                    .append("}\n");
+        }
+        Files.writeString(tmp.resolve("data/prompts.jsonl"), jsonl.toString());
+        List<EvalConfig.SettingSpec> settings = List.of(
+                new EvalConfig.SettingSpec("lcm", null, EvalConfig.Scheduler.LCM, List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null),
+                new EvalConfig.SettingSpec("ddim", null, EvalConfig.Scheduler.DDIM, List.of(4, 8), List.of(5.0), null, null));
+        return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString())),
+                List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
+                tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
+                new EvalConfig.FeaturesConfig("pixels", null, 8, "none", 5), null, settings,
+                tmp.resolve("out").toString(), 4);
+    }
+
+    static FeatureExtractors extractors() {
+        return FeatureExtractors.standard();
+    }
+
+    static Map<Path, FileTime> pngTimes(Path root) throws IOException {
+        Map<Path, FileTime> m = new HashMap<>();
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.filter(p -> p.toString().endsWith(".png") && !p.getFileName().toString().startsWith("grid_")
+                    && !p.getFileName().toString().equals(SweepLayout.PLOT)).toList()) {
+                m.put(p, Files.getLastModifiedTime(p));
+            }
+        }
+        return m;
+    }
+
+    /** FID of a setting recomputed here: two-pass mean/covariance of the extractor's features of the PNGs. */
+    static double fidByHand(List<Path> reference, List<Path> samples) throws IOException {
+        double[][] a = features(reference);
+        double[][] b = features(samples);
+        return FrechetDistance.compute(mean(a), cov(a), mean(b), cov(b)).value();
+    }
+
+    static double[][] features(List<Path> files) throws IOException {
+        PixelProjection ex = new PixelProjection(8);
+        double[][] out = new double[files.size()][];
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            for (int i = 0; i < files.size(); i++) {
+                BufferedImage img = ImageIO.read(files.get(i).toFile());
+                out[i] = ex.features(io.lcmlora.eval.ImageFolder.load(List.of(img), List.of(files.get(i)), m))[0];
+            }
+        }
+        return out;
+    }
+
+    static double[] mean(double[][] x) {
+        double[] m = new double[x[0].length];
+        for (double[] r : x) {
+            for (int j = 0; j < m.length; j++) {
+                m[j] += r[j] / x.length;
+            }
+        }
+        return m;
+    }
+
+    static double[][] cov(double[][] x) {
+        double[] m = mean(x);
+        int d = m.length;
+        double[][] c = new double[d][d];
+        for (double[] r : x) {
+            for (int i = 0; i < d; i++) {
+                for (int j = 0; j < d; j++) {
+                    c[i][j] += (r[i] - m[i]) * (r[j] - m[j]) / (x.length - 1);
+                }
+            }
+        }
+        return c;
+    }
+
+    @Test
+    void sweepWritesEverythingAndResumesWithoutRegenerating() throws IOException {
+        EvalConfig cfg = config();
+        Path out = Path.of(cfg.outputDir());
+        FakeGenerator gen = new FakeGenerator();
+        SweepResults first = EvalSweep.run(cfg, gen, extractors(), SweepProgress.none());
+        int perSetting = PROMPTS * 2 * 2;
+        assertEquals(5 * perSetting, gen.images.get());
+        assertEquals(1, gen.opened.get());
+        // batches are runs of consecutive seeds of one prompt, at most batch_size (3) long: seeds {0,1} and {10,11}
+        assertEquals(5 * PROMPTS * 2, gen.calls.get());
+
+        // results.json: one entry per expanded setting, in config order, with counts and settings
+        JsonObject json = JsonParser.parseString(Files.readString(out.resolve("results.json"), StandardCharsets.UTF_8))
+                .getAsJsonObject();
+        assertEquals("lcm-eval-results", json.get("format").getAsString());
+        JsonArray rows = json.getAsJsonArray("settings");
+        List<String> names = new ArrayList<>();
+        rows.forEach(r -> names.add(r.getAsJsonObject().get("name").getAsString()));
+        assertEquals(List.of("lcm-1steps", "lcm-2steps", "lcm-4steps", "ddim-4steps", "ddim-8steps"), names);
+        assertEquals(PROMPTS * 2, json.getAsJsonObject("reference").get("samples").getAsLong());
+        List<Path> refs = new ArrayList<>();
+        for (int p = 0; p < PROMPTS; p++) {
+            refs.add(tmp.resolve("data/refs/" + p + "_0.png"));
+            refs.add(tmp.resolve("data/refs/" + p + "_1.png"));
+        }
+        for (int i = 0; i < rows.size(); i++) {
+            JsonObject r = rows.get(i).getAsJsonObject();
+            assertEquals(perSetting, r.get("samples").getAsLong());
+            assertEquals(PROMPTS * 2, r.get("reference_samples").getAsLong());
+            List<Path> files;
+            try (Stream<Path> s = Files.list(out.resolve(names.get(i)))) {
+                files = s.filter(p -> p.toString().endsWith(".png")).sorted().toList();
+            }
+            assertEquals(perSetting, files.size());
+            double fid = r.get("fid").getAsDouble();
+            assertEquals(fidByHand(refs, files), fid, 1e-9 * Math.max(1, fid), names.get(i));
+            assertEquals(perSetting, r.get("images_generated").getAsLong());
+        }
+        JsonObject lcm1 = rows.get(0).getAsJsonObject();
+        assertEquals("lcm", lcm1.get("family").getAsString());
+        assertEquals(1, lcm1.get("steps").getAsInt());
+        assertEquals("lcm", lcm1.getAsJsonArray("adapters").get(0).getAsJsonObject().get("name").getAsString());
+        assertEquals(5.0, rows.get(3).getAsJsonObject().get("guidance").getAsDouble());
+        // the synthetic error shrinks with steps, and FID sees it
+        double[] fids = first.settings().stream().mapToDouble(SweepResults.Setting::fid).toArray();
+        assertTrue(fids[0] > fids[1] && fids[1] > fids[2], java.util.Arrays.toString(fids));
+        assertTrue(fids[3] > fids[4], java.util.Arrays.toString(fids));
+
+        String md = Files.readString(out.resolve("results.md"));
+        assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | samples | s/image |"), md);
+        assertTrue(md.contains("| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | " + SweepResults.fid(fids[2]) + " | "
+                + perSetting + " |"), md);
+        for (String n : names) {
+            BufferedImage grid = ImageIO.read(out.resolve("grid_" + n + ".png").toFile());
+            // 4 prompt columns, 4 seed rows (0, 1, 10, 11) of 192-px cells
+            int cell = EvalSweep.GRID_CELL;
+            assertEquals(SampleGrid.GAP + 4 * (cell + SampleGrid.GAP), grid.getWidth());
+            assertEquals(SampleGrid.TITLE + SampleGrid.HEADER + 4 * (cell + SampleGrid.GAP) + SampleGrid.GAP,
+                    grid.getHeight());
+        }
+        BufferedImage plot = ImageIO.read(out.resolve("fid_vs_steps.png").toFile());
+        assertEquals(900, plot.getWidth());
+        assertEquals(560, plot.getHeight());
+
+        // a second run generates nothing, touches no image and measures the same FIDs
+        Map<Path, FileTime> before = pngTimes(out);
+        FakeGenerator again = new FakeGenerator();
+        SweepResults second = EvalSweep.run(cfg, again, extractors(), SweepProgress.none());
+        assertEquals(0, again.opened.get());
+        assertEquals(0, again.calls.get());
+        assertEquals(before, pngTimes(out));
+        for (int i = 0; i < fids.length; i++) {
+            assertEquals(fids[i], second.settings().get(i).fid(), 0.0);
+        }
+    }
+
+    @Test
+    void interruptedSweepRegeneratesOnlyWhatIsMissing() throws IOException {
+        EvalConfig cfg = config();
+        Path out = Path.of(cfg.outputDir());
+        FakeGenerator killed = new FakeGenerator();
+        killed.failAt = 7;
+        assertThrows(IllegalStateException.class, () -> EvalSweep.run(cfg, killed, extractors(), SweepProgress.none()));
+        int written = killed.images.get();
+        assertEquals(6 * 2, written);
+        assertEquals(written, pngTimes(out).size());
+        // a temp file left by a write that was cut off is cleaned up and never counted
+        Files.writeString(out.resolve("lcm-1steps/.00003_0.png.123.tmp"), "partial");
+        Map<Path, FileTime> before = pngTimes(out);
+
+        FakeGenerator resumed = new FakeGenerator();
+        List<Long> progress = new ArrayList<>();
+        long[] start = new long[2];
+        SweepResults results = EvalSweep.run(cfg, resumed, extractors(), new SweepProgress() {
+            @Override
+            public void start(long total, long alreadyDone) {
+                start[0] = total;
+                start[1] = alreadyDone;
+            }
+
+            @Override
+            public void images(long done, String setting) {
+                progress.add(done);
+            }
+
+            @Override
+            public void message(String text) {}
+        });
+        int total = 5 * PROMPTS * 2 * 2;
+        assertEquals(total, start[0]);
+        assertEquals(written, start[1]);
+        assertEquals(total - written, resumed.images.get());
+        assertEquals(total, progress.get(progress.size() - 1));
+        assertTrue(Files.notExists(out.resolve("lcm-1steps/.00003_0.png.123.tmp")));
+        Map<Path, FileTime> after = pngTimes(out);
+        before.forEach((p, t) -> assertEquals(t, after.get(p), p.toString()));
+
+        // the same FIDs as an uninterrupted sweep in a fresh folder
+        Path fresh = tmp.resolve("fresh");
+        EvalConfig cfg2 = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), cfg.imagesPerPrompt(),
+                cfg.width(), cfg.height(), 1, null, cfg.device(), cfg.precision(), cfg.features(), null, cfg.settings(),
+                fresh.toString(), cfg.gridPrompts());
+        SweepResults clean = EvalSweep.run(cfg2, new FakeGenerator(), extractors(), SweepProgress.none());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(clean.settings().get(i).fid(), results.settings().get(i).fid(), 0.0);
+        }
+    }
+
+    @Test
+    void precomputedReferenceStatsAreUsedAndNeverOverwritten() throws IOException {
+        EvalConfig cfg = config();
+        List<Path> refs = new ArrayList<>();
+        StringBuilder bare = new StringBuilder();
+        for (int p = 0; p < PROMPTS; p++) {
+            refs.add(tmp.resolve("data/refs/" + p + "_0.png"));
+            refs.add(tmp.resolve("data/refs/" + p + "_1.png"));
+            bare.append("{\"prompt\": \"prompt number ").append(p).append("\"}\n");
+        }
+        Path stats = tmp.resolve("coco_stats.safetensors");
+        io.lcmlora.eval.FidStats.ofFiles(refs, new PixelProjection(8), 4, null).save(stats);
+        Files.writeString(tmp.resolve("data/bare.jsonl"), bare.toString());
+        List<EvalConfig.SettingSpec> one = List.of(cfg.settings().get(0));
+        EvalConfig withRefs = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4);
+        EvalConfig precomputed = new EvalConfig(cfg.models(), cfg.adapters(), tmp.resolve("data/bare.jsonl").toString(),
+                cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(),
+                one, tmp.resolve("b").toString(), 4);
+        SweepResults a = EvalSweep.run(withRefs, new FakeGenerator(), extractors(), SweepProgress.none());
+        SweepResults b = EvalSweep.run(precomputed, new FakeGenerator(), extractors(), SweepProgress.none());
+        assertEquals("precomputed stats file", b.reference().source());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(a.settings().get(i).fid(), b.settings().get(i).fid(), 1e-9 * a.settings().get(i).fid());
+        }
+        // a stats file the sweep did not write is not a cache to overwrite
+        byte[] before = Files.readAllBytes(stats);
+        EvalConfig clash = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4);
+        IOException e = assertThrows(IOException.class,
+                () -> EvalSweep.run(clash, new FakeGenerator(), extractors(), SweepProgress.none()));
+        assertTrue(e.getMessage().contains("not written by a sweep"), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(stats));
+    }
+}
