@@ -7,7 +7,9 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.DType;
+import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
+import io.lcmlora.io.TensorInfo;
 import io.lcmlora.io.singlefile.BundledScheduler;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -78,8 +80,12 @@ final class DiffusersFolder {
         AtomicFiles.writeString(file, GSON.toJson(o) + "\n");
     }
 
-    /** Copies the named component folders (flat files) from {@code from} into {@code to}. */
-    static void copyParts(Path from, Path to, List<String> parts) throws IOException {
+    /**
+     * Copies the named component folders (flat files) from {@code from} into {@code to}; with {@code dtype} F16 the
+     * floating tensors of their safetensors files are stored as fp16 (a whole fp16 folder, like diffusers' fp16
+     * variants), otherwise files are copied unchanged.
+     */
+    static void copyParts(Path from, Path to, List<String> parts, DType dtype) throws IOException {
         for (String part : parts) {
             Path src = from.resolve(part);
             if (!Files.isDirectory(src)) {
@@ -89,9 +95,28 @@ final class DiffusersFolder {
             Files.createDirectories(dst);
             try (Stream<Path> files = Files.list(src)) {
                 for (Path f : files.filter(Files::isRegularFile).toList()) {
-                    Files.copy(f, dst.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                    if (dtype == DType.F16 && f.getFileName().toString().endsWith(".safetensors")) {
+                        toHalf(f, dst.resolve(f.getFileName()));
+                    } else {
+                        Files.copy(f, dst.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                    }
                 }
             }
+        }
+    }
+
+    /** The file with its F32 tensors stored as F16 (other tensors and the metadata as they are). */
+    private static void toHalf(Path src, Path dst) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(src)) {
+            SafeTensorsWriter w = new SafeTensorsWriter().metadata(f.metadata());
+            for (TensorInfo t : f.tensors().values()) {
+                if (t.dtype() == DType.F32) {
+                    w.addFloats(t.name(), t.shape(), f.floats(t.name()), DType.F16);
+                } else {
+                    w.add(t.name(), t.dtype(), t.shape(), f.bytes(t.name()));
+                }
+            }
+            w.write(dst);
         }
     }
 

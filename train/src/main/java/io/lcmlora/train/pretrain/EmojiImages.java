@@ -2,15 +2,20 @@ package io.lcmlora.train.pretrain;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import io.lcmlora.eval.ImageFolder;
+import io.lcmlora.nn.NoGrad;
 import io.lcmlora.train.demo.EmojiDataset;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * One split of one built emoji style as training data: pixels in [-1, 1] (the VAE's input range) and captions,
@@ -25,6 +30,22 @@ record EmojiImages(float[] pixels, int size, List<String> captions, List<Path> i
 
     int count() {
         return captions.size();
+    }
+
+    /**
+     * Calls {@code f(first, images)} on consecutive batches of at most {@code batch} images ([k, 3, S, S]), without
+     * gradients, each inside its own {@link NDScope} (arrays made in {@code f} are freed after it returns).
+     */
+    void forEachBatch(NDManager m, int batch, BiConsumer<Integer, NDArray> f) {
+        int row = 3 * size * size;
+        try (NoGrad ng = NoGrad.open()) {
+            for (int from = 0; from < count(); from += batch) {
+                int k = Math.min(batch, count() - from);
+                try (NDScope scope = new NDScope()) {
+                    f.accept(from, m.create(Arrays.copyOfRange(pixels, from * row, (from + k) * row), new Shape(k, 3, size, size)));
+                }
+            }
+        }
     }
 
     /** {@code data/<style>/manifest-32.jsonl} (32 px) or {@code manifest.jsonl} (64 px), rows of {@code split}. */

@@ -91,7 +91,7 @@ public record PretrainConfig(
 
         /** 32 px -> 8x8x4 latents (three levels, f = 4). */
         public static Vae defaults() {
-            return new Vae(List.of(32, 64, 64), 1, 4, 16, 1e-4);
+            return new Vae(List.of(16, 32, 64), 1, 4, 8, 1e-4);
         }
     }
 
@@ -145,7 +145,7 @@ public record PretrainConfig(
         }
 
         public static Unet defaults() {
-            return new Unet(List.of(64, 96, 128), 1, List.of(1, 1, 1), List.of(1, 3, 4), 16, 8);
+            return new Unet(List.of(64, 96, 112), 1, List.of(1, 1, 1), List.of(1, 3, 4), 16, 8);
         }
     }
 
@@ -172,7 +172,7 @@ public record PretrainConfig(
         }
 
         public static Training defaults() {
-            return new Training(1500, 64, 1e-3, 100, 0.01, 1.0, 0.999, 0.1, 50, SaveDtype.FP32);
+            return new Training(3000, 64, 1e-3, 100, 0.01, 1.0, 0.999, 0.1, 100, SaveDtype.FP16);
         }
     }
 

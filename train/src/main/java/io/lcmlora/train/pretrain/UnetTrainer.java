@@ -2,7 +2,6 @@ package io.lcmlora.train.pretrain;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
@@ -15,7 +14,6 @@ import io.lcmlora.model.unet.UNet2DConditionConfig;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.model.vae.AutoencoderKL;
 import io.lcmlora.model.vae.DiagonalGaussianDistribution;
-import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Weights;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.text.ClipTokenizer;
@@ -130,7 +128,7 @@ final class UnetTrainer {
             }
 
             Path tmp = DiffusersFolder.staging(out);
-            DiffusersFolder.copyParts(base, tmp, DiffusersFolder.PARTS);
+            DiffusersFolder.copyParts(base, tmp, DiffusersFolder.PARTS, VaeTrainer.dtype(t));
             DiffusersFolder.writeComponent(tmp.resolve("unet"), cfg.toJson(), DiffusersFolder.DIFFUSERS_WEIGHTS, result,
                     VaeTrainer.dtype(t));
             DiffusersFolder.writeModelIndex(tmp);
@@ -170,35 +168,29 @@ final class UnetTrainer {
     static Cache cache(AutoencoderKL vae, SdxlPromptEncoder encoder, ClipTokenizer tok1, ClipTokenizer tok2,
             EmojiImages images, NDManager m) {
         int n = images.count();
-        int s = images.size();
-        int row = 3 * s * s;
         List<float[]> means = new ArrayList<>();
         List<float[]> stds = new ArrayList<>();
         List<float[]> contexts = new ArrayList<>();
         List<float[]> pooleds = new ArrayList<>();
-        long[] latentShape = null;
-        long[] contextShape = null;
-        long[] pooledShape = null;
-        try (NoGrad ng = NoGrad.open()) {
-            for (int from = 0; from < n; from += 256) {
-                int k = Math.min(256, n - from);
-                try (NDScope scope = new NDScope()) {
-                    float[] x = Arrays.copyOfRange(images.pixels(), from * row, (from + k) * row);
-                    DiagonalGaussianDistribution q = vae.encode(m.create(x, new Shape(k, 3, s, s)));
-                    means.add(q.mean().toFloatArray());
-                    stds.add(q.std().toFloatArray());
-                    latentShape = q.mean().getShape().getShape();
-                    SdxlPromptEmbeds e = encoder.encode(m, tok1::encode, tok2::encode,
-                            new SdxlPromptEncoder.Prompts(images.captions().subList(from, from + k), null, null, null),
-                            new SdxlPromptEncoder.Options(false, null, 1));
-                    contexts.add(e.promptEmbeds().toFloatArray());
-                    pooleds.add(e.pooledPromptEmbeds().toFloatArray());
-                    contextShape = e.promptEmbeds().getShape().getShape();
-                    pooledShape = e.pooledPromptEmbeds().getShape().getShape();
-                    e.named().values().forEach(NDArray::close);
-                }
-            }
-        }
+        long[][] shapes = new long[3][]; // latents, context, pooled
+        images.forEachBatch(m, 256, (from, x) -> {
+            DiagonalGaussianDistribution q = vae.encode(x);
+            means.add(q.mean().toFloatArray());
+            stds.add(q.std().toFloatArray());
+            int k = (int) x.getShape().get(0);
+            SdxlPromptEmbeds e = encoder.encode(m, tok1::encode, tok2::encode,
+                    new SdxlPromptEncoder.Prompts(images.captions().subList(from, from + k), null, null, null),
+                    new SdxlPromptEncoder.Options(false, null, 1));
+            contexts.add(e.promptEmbeds().toFloatArray());
+            pooleds.add(e.pooledPromptEmbeds().toFloatArray());
+            shapes[0] = q.mean().getShape().getShape();
+            shapes[1] = e.promptEmbeds().getShape().getShape();
+            shapes[2] = e.pooledPromptEmbeds().getShape().getShape();
+            e.named().values().forEach(NDArray::close);
+        });
+        long[] latentShape = shapes[0];
+        long[] contextShape = shapes[1];
+        long[] pooledShape = shapes[2];
         latentShape[0] = n;
         contextShape[0] = n;
         pooledShape[0] = n;

@@ -2,7 +2,6 @@ package io.lcmlora.train.pretrain;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.DType;
@@ -97,47 +96,24 @@ final class VaeTrainer {
 
     /** Mean squared error of decode(mode(encode(x))) on a set, in batches, without gradients. */
     static double reconstructionMse(AutoencoderKL vae, EmojiImages set, NDManager m) {
-        int s = set.size();
-        int row = 3 * s * s;
-        double sum = 0;
-        try (NoGrad ng = NoGrad.open()) {
-            for (int from = 0; from < set.count(); from += 128) {
-                int n = Math.min(128, set.count() - from);
-                float[] x = java.util.Arrays.copyOfRange(set.pixels(), from * row, (from + n) * row);
-                try (NDScope scope = new NDScope()) {
-                    NDArray xa = m.create(x, new Shape(n, 3, s, s));
-                    NDArray r = vae.decode(vae.encode(xa).mode());
-                    sum += r.sub(xa).square().sum().getFloat();
-                }
-            }
-        }
-        return sum / ((double) set.count() * row);
+        double[] sum = {0};
+        set.forEachBatch(m, 128, (from, x) -> sum[0] += vae.decode(vae.encode(x).mode()).sub(x).square().sum().getFloat());
+        return sum[0] / ((double) set.count() * 3 * set.size() * set.size());
     }
 
     /** The standard deviation of latents sampled from q(z|x) over a set. */
     static double latentStd(AutoencoderKL vae, EmojiImages set, NDManager m, Rng noise) {
-        int s = set.size();
-        int row = 3 * s * s;
-        double sum = 0;
-        double sumSq = 0;
-        long count = 0;
-        try (NoGrad ng = NoGrad.open()) {
-            for (int from = 0; from < set.count(); from += 128) {
-                int n = Math.min(128, set.count() - from);
-                float[] x = java.util.Arrays.copyOfRange(set.pixels(), from * row, (from + n) * row);
-                try (NDScope scope = new NDScope()) {
-                    DiagonalGaussianDistribution q = vae.encode(m.create(x, new Shape(n, 3, s, s)));
-                    float[] z = q.sample(noise.randn(m, q.mean().getShape())).toFloatArray();
-                    for (float v : z) {
-                        sum += v;
-                        sumSq += (double) v * v;
-                    }
-                    count += z.length;
-                }
+        double[] moments = new double[3]; // count, sum, sum of squares
+        set.forEachBatch(m, 128, (from, x) -> {
+            DiagonalGaussianDistribution q = vae.encode(x);
+            for (float v : q.sample(noise.randn(m, q.mean().getShape())).toFloatArray()) {
+                moments[0]++;
+                moments[1] += v;
+                moments[2] += (double) v * v;
             }
-        }
-        double mean = sum / count;
-        return Math.sqrt(sumSq / count - mean * mean);
+        });
+        double mean = moments[1] / moments[0];
+        return Math.sqrt(moments[2] / moments[0] - mean * mean);
     }
 
     /** PSNR of an MSE measured on [-1, 1] pixels, for [0, 1] pixels (the range is 2, so the MSE is 4x). */

@@ -83,9 +83,9 @@ class PretrainStagesTest {
             Files.writeString(dir.resolve("manifest-32.jsonl"), manifest);
         }
         run("stage: text\noutput_dir: " + root.resolve("parts"));
-        run("stage: vae\nstyle: twitter\noutput_dir: " + root.resolve("parts") + "\ntrain: {steps: 3, batch_size: 2, log_every: 1}");
+        run("stage: vae\nstyle: twitter\noutput_dir: " + root.resolve("parts") + "\ntrain: {steps: 3, batch_size: 2, log_every: 1, save_dtype: fp32}");
         run("stage: unet\nstyle: twitter\nbase: " + root.resolve("parts") + "\noutput_dir: " + root.resolve("teacher-twitter")
-                + "\ntrain: {steps: 3, batch_size: 2, log_every: 1, ema_decay: 0.9}");
+                + "\ntrain: {steps: 3, batch_size: 2, log_every: 1, ema_decay: 0.9, save_dtype: fp32}");
         run("stage: finetune\nstyle: google\nbase: " + root.resolve("teacher-twitter") + "\noutput_dir: "
                 + root.resolve("teacher-google") + "\ntrain: {steps: 2, batch_size: 2, log_every: 1, warmup_steps: 0, save_dtype: fp16}");
     }
@@ -148,6 +148,18 @@ class PretrainStagesTest {
         }
         assertEquals(Files.readString(root.resolve("teacher-twitter/vae/config.json")),
                 Files.readString(root.resolve("teacher-google/vae/config.json")));
+        // an fp16 stage stores the copied parts in fp16 too: the same values, rounded
+        try (SafeTensorsFile tw = SafeTensorsFile.open(root.resolve("teacher-twitter/vae/diffusion_pytorch_model.safetensors"));
+                SafeTensorsFile go = SafeTensorsFile.open(root.resolve("teacher-google/vae/diffusion_pytorch_model.safetensors"))) {
+            String name = "decoder.conv_out.weight";
+            assertEquals("F32", tw.info(name).dtype().name());
+            assertEquals("F16", go.info(name).dtype().name());
+            float[] a = tw.floats(name);
+            float[] b = go.floats(name);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], Math.abs(a[i]) * 1e-3 + 1e-7, name + "[" + i + "]");
+            }
+        }
     }
 
     @Test
