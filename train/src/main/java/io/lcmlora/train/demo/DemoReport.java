@@ -80,7 +80,7 @@ public final class DemoReport {
         }
     }
 
-    /** Reads both sweeps' results, prints the table and targets, writes the report and the grids. */
+    /** Reads both sweeps' results and writes the report (table, targets) and the grids. */
     public static void write(DemoPaths paths, EvalConfig base, EvalConfig finetune, PrintStream out) throws IOException {
         Sweep b = Sweep.load(base);
         Sweep f = Sweep.load(finetune);
@@ -100,8 +100,6 @@ public final class DemoReport {
             md.append("![").append(g).append("](").append(g).append(")\n");
         }
         AtomicFiles.writeString(paths.out().resolve(REPORT), md.toString());
-        out.println();
-        out.print(md);
         out.println("wrote " + paths.out().resolve(REPORT) + " and " + grids.size() + " grids in " + paths.out());
         out.flush();
     }
