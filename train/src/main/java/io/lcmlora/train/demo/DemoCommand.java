@@ -29,7 +29,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--from-scratch", description = "train the classifier and both teachers (lcm pretrain) instead of "
-            + "copying the weights shipped in data/demo-weights (adds about an hour on 2 cores)")
+            + "copying the weights shipped in data/demo-weights (adds tens of minutes on 2 cores)")
     boolean fromScratch;
 
     @Option(names = "--prompts", description = "held-out prompts per style in the FID sweep; default " + PROMPTS)
