@@ -28,6 +28,7 @@ public final class DemoReport {
     public static final String REPORT = "demo.md";
     static final int GRID_PROMPTS = 8;
     static final int CELL = 64;
+    static final int LABEL_WIDTH = 120;
 
     /** Target: LCM-LoRA 4 steps within this factor of the teacher's 50-step DDIM FID. */
     static final double TARGET_VS_50 = 1.15;
@@ -80,7 +81,7 @@ public final class DemoReport {
         }
     }
 
-    /** Reads both sweeps' results, prints the table and targets, writes the report and the grids. */
+    /** Reads both sweeps' results and writes the report (table, targets) and the grids. */
     public static void write(DemoPaths paths, EvalConfig base, EvalConfig finetune, PrintStream out) throws IOException {
         Sweep b = Sweep.load(base);
         Sweep f = Sweep.load(finetune);
@@ -100,8 +101,6 @@ public final class DemoReport {
             md.append("![").append(g).append("](").append(g).append(")\n");
         }
         AtomicFiles.writeString(paths.out().resolve(REPORT), md.toString());
-        out.println();
-        out.print(md);
         out.println("wrote " + paths.out().resolve(REPORT) + " and " + grids.size() + " grids in " + paths.out());
         out.flush();
     }
@@ -150,19 +149,19 @@ public final class DemoReport {
         names.add(grid(paths, "grid_teacher_ddim4_vs_ddim50.png", "twitter teacher",
                 List.of(new Row("DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50))));
         names.add(grid(paths, "grid_lcm_lora_1_2_4_8.png", "twitter teacher + LCM-LoRA",
-                List.of(new Row("1 step", b, lcm, 1), new Row("2", b, lcm, 2), new Row("4", b, lcm, 4),
-                        new Row("8", b, lcm, 8))));
-        names.add(grid(paths, "grid_google_with_without_lora.png", "google fine-tune",
+                List.of(new Row("LCM 1 step", b, lcm, 1), new Row("LCM 2 steps", b, lcm, 2),
+                        new Row("LCM 4 steps", b, lcm, 4), new Row("LCM 8 steps", b, lcm, 8))));
+        names.add(grid(paths, "grid_google_with_without_lora.png", "google fine-tune (the LoRA never saw it)",
                 List.of(new Row("DDIM 4", f, ddim, 4), new Row("DDIM 50", f, ddim, 50),
-                        new Row("+ LCM-LoRA 4", f, lcm, 4))));
-        names.add(grid(paths, "grid_overview.png", "",
-                List.of(new Row("twitter DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50),
-                        new Row("+LoRA 4", b, lcm, 4), new Row("google DDIM 4", f, ddim, 4),
-                        new Row("DDIM 50", f, ddim, 50), new Row("+LoRA 4", f, lcm, 4))));
+                        new Row("+ LoRA, LCM 4", f, lcm, 4))));
+        names.add(grid(paths, "grid_overview.png", "held-out prompts, same seed in every row",
+                List.of(new Row("twitter DDIM 4", b, ddim, 4), new Row("twitter DDIM 50", b, ddim, 50),
+                        new Row("twitter+LoRA 4", b, lcm, 4), new Row("google DDIM 4", f, ddim, 4),
+                        new Row("google DDIM 50", f, ddim, 50), new Row("google+LoRA 4", f, lcm, 4))));
         return names;
     }
 
-    /** Rows of settings over the first prompts (first seed); the title names the rows top to bottom. */
+    /** Rows of settings (labelled on the left) over the first prompts, first seed. */
     private static String grid(DemoPaths paths, String file, String title, List<Row> rows) throws IOException {
         List<List<BufferedImage>> images = new ArrayList<>();
         List<String> labels = new ArrayList<>();
@@ -188,8 +187,7 @@ public final class DemoReport {
             images.add(row);
             labels.add(r.label());
         }
-        String heading = (title.isEmpty() ? "" : title + "; ") + "rows: " + String.join(" | ", labels);
-        BufferedImage grid = SampleGrid.draw(heading, columns, images, CELL);
+        BufferedImage grid = SampleGrid.draw(title, columns, labels, LABEL_WIDTH, images, CELL);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(grid, "png", png);
         AtomicFiles.writeBytes(paths.out().resolve(file), png.toByteArray());

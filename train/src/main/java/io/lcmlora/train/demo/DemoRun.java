@@ -85,8 +85,11 @@ public final class DemoRun {
             out.printf(Locale.ROOT, "  %-16s %s%n", r.name(), r.skipped() ? "skipped (output exists)"
                     : String.format(Locale.ROOT, "%7.1f s", r.seconds()));
         }
-        out.printf(Locale.ROOT, "demo: total %.1f s (%.1f min) on %d cores%n", total, total / 60,
-                Runtime.getRuntime().availableProcessors());
+        out.println();
+        out.print(Files.readString(paths.out().resolve(DemoReport.REPORT)));
+        out.println();
+        out.printf(Locale.ROOT, "demo: total %.1f s (%.1f min) on %d cores; report %s%n", total, total / 60,
+                Runtime.getRuntime().availableProcessors(), paths.out().resolve(DemoReport.REPORT));
         out.flush();
         return results;
     }
@@ -137,7 +140,7 @@ public final class DemoRun {
                             evalConfig(style), PipelineGenerator::open, FeatureExtractors.standard(),
                             new ReporterProgress(out, false), out)));
         }
-        s.add(new Stage("report", DemoReport.REPORT + " and grids in " + paths.out(), () -> false,
+        s.add(new Stage("report", paths.out().resolve(DemoReport.REPORT) + " and grids", this::reportDone,
                 () -> DemoReport.write(paths, evalConfig(base), evalConfig(fine), out)));
         return s;
     }
@@ -194,6 +197,22 @@ public final class DemoRun {
         Path results = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
         return Files.isRegularFile(results)
                 && SweepResults.fromJson(Files.readString(results)).promptCount() == options.prompts();
+    }
+
+    /** The report is newer than both sweeps' results. */
+    private boolean reportDone() throws IOException {
+        Path report = paths.out().resolve(DemoReport.REPORT);
+        if (!Files.isRegularFile(report)) {
+            return false;
+        }
+        for (String style : List.of(DemoPaths.STYLE_BASE, DemoPaths.STYLE_FINETUNE)) {
+            Path results = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
+            if (!Files.isRegularFile(results)
+                    || Files.getLastModifiedTime(results).compareTo(Files.getLastModifiedTime(report)) > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private boolean teacherDone(String style) {

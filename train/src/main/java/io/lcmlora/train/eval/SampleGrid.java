@@ -21,11 +21,24 @@ public final class SampleGrid {
 
     /** {@code rows.get(r).get(c)} is the image of seed r, prompt c; {@code columnLabels} head the columns. */
     public static BufferedImage draw(String title, List<String> columnLabels, List<List<BufferedImage>> rows, int cell) {
+        return draw(title, columnLabels, List.of(), 0, rows, cell);
+    }
+
+    /**
+     * As {@link #draw(String, List, List, int)}, with {@code rowLabels} (one per row, or none) written in a left margin
+     * {@code labelWidth} pixels wide.
+     */
+    public static BufferedImage draw(String title, List<String> columnLabels, List<String> rowLabels, int labelWidth,
+            List<List<BufferedImage>> rows, int cell) {
         int cols = columnLabels.size();
         if (cols == 0 || rows.isEmpty()) {
             throw new IllegalArgumentException("a grid needs at least one row and one column");
         }
-        int width = GAP + cols * (cell + GAP);
+        if (!rowLabels.isEmpty() && rowLabels.size() != rows.size()) {
+            throw new IllegalArgumentException(rowLabels.size() + " row labels for " + rows.size() + " rows");
+        }
+        int left = rowLabels.isEmpty() ? 0 : labelWidth;
+        int width = left + GAP + cols * (cell + GAP);
         int height = TITLE + HEADER + rows.size() * (cell + GAP) + GAP;
         BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = out.createGraphics();
@@ -38,7 +51,12 @@ public final class SampleGrid {
             g.drawString(fit(g.getFontMetrics(), title, width - 2 * GAP), GAP, TITLE - 9);
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
             for (int c = 0; c < cols; c++) {
-                g.drawString(fit(g.getFontMetrics(), columnLabels.get(c), cell), GAP + c * (cell + GAP), TITLE + HEADER - 5);
+                g.drawString(fit(g.getFontMetrics(), columnLabels.get(c), cell), left + GAP + c * (cell + GAP),
+                        TITLE + HEADER - 5);
+            }
+            for (int r = 0; r < rowLabels.size(); r++) {
+                g.drawString(fit(g.getFontMetrics(), rowLabels.get(r), left - GAP), GAP,
+                        TITLE + HEADER + r * (cell + GAP) + cell / 2 + 4);
             }
             for (int r = 0; r < rows.size(); r++) {
                 List<BufferedImage> row = rows.get(r);
@@ -50,7 +68,7 @@ public final class SampleGrid {
                     double scale = (double) cell / Math.max(img.getWidth(), img.getHeight());
                     int w = Math.max(1, (int) Math.round(img.getWidth() * scale));
                     int h = Math.max(1, (int) Math.round(img.getHeight() * scale));
-                    int x = GAP + c * (cell + GAP) + (cell - w) / 2;
+                    int x = left + GAP + c * (cell + GAP) + (cell - w) / 2;
                     int y = TITLE + HEADER + r * (cell + GAP) + (cell - h) / 2;
                     // small images are enlarged with visible pixels, large ones shrunk without aliasing
                     g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, scale >= 1
