@@ -65,6 +65,11 @@ class DemoRunTest {
         IOException e = assertThrows(IOException.class, () -> DemoRun.runStages(List.of(broken),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains("D is missing"), e.getMessage());
+
+        // a stage whose skip test differs from its output check (fetch: skipped once the data is built)
+        DemoRun.Stage fetch = new DemoRun.Stage("f", "F", () -> false, () -> outputs.add("f"), () -> outputs.contains("f"));
+        DemoRun.runStages(List.of(fetch), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertTrue(outputs.contains("f"));
     }
 
     @Test
