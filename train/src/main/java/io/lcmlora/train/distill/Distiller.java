@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.ConfigJson;
@@ -23,13 +24,20 @@ import io.lcmlora.train.loop.Checkpoint;
 import io.lcmlora.train.loop.Checkpoints;
 import io.lcmlora.train.loop.LrSchedule;
 import io.lcmlora.train.loop.Rng;
+import io.lcmlora.train.parallel.DistributedException;
+import io.lcmlora.train.parallel.World;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -93,31 +101,54 @@ public final class Distiller {
     }
 
     public static RunResult run(TrainConfig config, PrintStream out, Options options) throws IOException {
+        return run(config, out, options, World.single());
+    }
+
+    /**
+     * Runs on every rank of {@code world} (data parallel): {@code distill.train_batch_size} is the per-rank batch, the
+     * global batch is that times the world size, and every rank computes the draws of the whole global batch and
+     * trains on its rows, so any world size gives the losses and LoRA of one process with the global batch. Only rank
+     * 0 writes (checkpoints, logs, TensorBoard, validation, export) and prints.
+     */
+    public static RunResult run(TrainConfig config, PrintStream out, Options options, World world) throws IOException {
+        if (!world.isMainProcess()) {
+            out = new PrintStream(OutputStream.nullOutputStream());
+        }
         config.requireRunnable();
+        world.agree("the resolved config (sha-256 of --print-config)", configHash(config));
+        if (world.size() > 1 && !config.cache().enabled()) {
+            throw new DistributedException("cache.enabled is false, but data-parallel training (" + world.size()
+                    + " ranks) reads its per-rank shards from the latent cache: set cache.enabled: true");
+        }
         if (config.model().isSingleFile() && config.model().unet() == null) {
             throw new ConfigException("model.path", "single-file checkpoints are not supported by distill yet; "
                     + "point model.path at a diffusers SDXL folder");
         }
         Path dir = Path.of(config.outputDir());
         Files.createDirectories(dir);
-        Device device = device(config.precision());
+        Device device = world.device(config.precision());
         DataType weights = weightsType(config.precision(), device, out);
         Checkpoints checkpoints = new Checkpoints(dir, config.checkpointing().keepLast());
-        checkpoints.removeStale();
+        if (world.isMainProcess()) {
+            checkpoints.removeStale();
+        }
+        world.barrier();
         Optional<Checkpoint> resume = checkpoints.resume(config.checkpointing().resume());
+        world.agree("the checkpoint step to resume from (-1: none; every rank must see rank 0's output_dir)",
+                resume.map(Checkpoint::step).orElse(-1L));
         if (resume.isPresent()) {
-            checkCompatible(config, resume.get());
+            checkCompatible(config, resume.get(), world.size());
         }
 
         long maxSteps = config.distill().maxTrainSteps();
-        try (TrainingData data = openData(config, device, weights, out);
+        try (TrainingData data = openData(config, device, weights, out, world);
                 NDManager nd = NDManager.newBaseManager(device)) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(config.model().component("unet"),
                     config.model().variant(), nd, weights);
             SchedulerConfig schedulerConfig = schedulerConfig(config);
             NoiseSchedule schedule = NoiseSchedule.of(schedulerConfig);
-            try (LoraTrainer trainer = new LoraTrainer(unet, schedule, config, nd)) {
-                Loop loop = new Loop(config, data, trainer, nd);
+            try (LoraTrainer trainer = new LoraTrainer(unet, schedule, config, nd, world)) {
+                Loop loop = new Loop(config, data, trainer, nd, world);
                 long step = 0;
                 if (resume.isPresent()) {
                     step = loop.restore(resume.get());
@@ -125,12 +156,13 @@ public final class Distiller {
                 } else if (config.checkpointing().resume() != null) {
                     out.println("no checkpoint in " + dir + ": starting from step 0");
                 }
-                TrainLog log = TrainLog.open(dir.resolve(TRAIN_LOG), step);
+                boolean main = world.isMainProcess(); // rank 0 alone writes and validates
+                TrainLog log = main ? TrainLog.open(dir.resolve(TRAIN_LOG), step) : null;
                 Path logDir = config.logging().dir() != null ? Path.of(config.logging().dir()) : dir.resolve("logs");
                 List<StepLog> logs = new ArrayList<>();
                 long start = step;
                 Optional<Path> lastCheckpoint = resume.map(Checkpoint::dir);
-                try (TensorBoardWriter tb = config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
+                try (TensorBoardWriter tb = main && config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
                         LcmValidator validator = new LcmValidator(config, schedulerConfig)) {
                     ProgressReporter progress = new ProgressReporter(out, out == System.out && System.console() != null,
                             maxSteps, step, config.logging().every(), System::nanoTime);
@@ -152,7 +184,9 @@ public final class Distiller {
                         double ips = loop.imagesPerStep() / seconds;
                         StepLog s = new StepLog(step, u.loss(), rate, u.gradNorm(), seconds, ips);
                         logs.add(s);
-                        log.append(s);
+                        if (main) {
+                            log.append(s);
+                        }
                         if (tb != null && step % config.logging().every() == 0) {
                             Map<String, Double> scalars = new LinkedHashMap<>();
                             scalars.put("train/loss", (double) u.loss());
@@ -164,16 +198,16 @@ public final class Distiller {
                             tb.flush();
                         }
                         progress.step(step, u.loss(), rate, ips);
-                        if (step % config.checkpointing().every() == 0 || step == maxSteps) {
+                        if (main && (step % config.checkpointing().every() == 0 || step == maxSteps)) {
                             lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
                         }
-                        if (config.validation().every() > 0 && step % config.validation().every() == 0) {
+                        if (main && config.validation().every() > 0 && step % config.validation().every() == 0) {
                             validate(validator.render(unet), step, dir, tb, progress);
                         }
                     }
                 }
                 Path finalLora = null;
-                if (step >= maxSteps) {
+                if (step >= maxSteps && main) {
                     finalLora = dir.resolve(FINAL_LORA);
                     LoraExporter.write(hostTensors(trainer.lora()), LoraExporter.info(config, step),
                             LoraExporter.Format.DIFFUSERS, DType.F32, finalLora);
@@ -209,22 +243,6 @@ public final class Distiller {
         return m;
     }
 
-    /** The device of {@code precision.device}: GPU when asked (and present), CPU otherwise. */
-    static Device device(PrecisionConfig p) {
-        int gpus = Engine.getInstance().getGpuCount();
-        return switch (p.device()) {
-            case CPU -> Device.cpu();
-            case GPU -> {
-                if (gpus == 0) {
-                    throw new ConfigException("precision.device", "is gpu, but the engine sees no GPU (a CPU-only libtorch "
-                            + "is loaded; set PYTORCH_FLAVOR/PYTORCH_LIBRARY_PATH to a CUDA build) - or use cpu");
-                }
-                yield Device.gpu();
-            }
-            case AUTO -> gpus > 0 ? Device.gpu() : Device.cpu();
-        };
-    }
-
     /** fp16 frozen weights on a GPU when configured; the CPU always runs fp32 (fp16 matmuls on CPU are slower). */
     static DataType weightsType(PrecisionConfig p, Device device, PrintStream out) {
         if (p.weightsDtype() == PrecisionConfig.Dtype.FP16) {
@@ -246,12 +264,52 @@ public final class Distiller {
         return Files.isRegularFile(f) ? SchedulerConfig.fromJson(ConfigJson.read(f)) : SchedulerConfig.sdxl();
     }
 
+    /** SHA-256 of the resolved config (its first 8 bytes), which every rank must share. */
+    static long configHash(TrainConfig config) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(config.toYaml().getBytes(StandardCharsets.UTF_8));
+            return java.nio.ByteBuffer.wrap(d).getLong();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * The training data. With several ranks rank 0 builds the latent cache while the others wait, then they open it;
+     * a rank that cannot see it (no shared filesystem) stops with that message instead of building its own.
+     */
+    static TrainingData openData(TrainConfig config, Device device, DataType weights, PrintStream out, World world)
+            throws IOException {
+        if (world.size() == 1 || !config.cache().enabled()) {
+            return openData(config, device, weights, out);
+        }
+        Path dir = cacheDir(config);
+        TrainingData data = null;
+        if (world.isMainProcess()) {
+            data = openData(config, device, weights, out);
+        }
+        world.barrier(); // rank 0 has built (or found) the cache
+        if (!world.isMainProcess()) {
+            data = LatentCache.openOrBuild(config, dir, () -> {
+                throw new IllegalStateException("rank " + world.rank() + " cannot read the latent cache rank 0 built in "
+                        + dir + ": put cache.dir (or output_dir) on a filesystem every machine shares, or copy it to the "
+                        + "same path on every machine");
+            }, out);
+        }
+        world.agree("the number of cached examples", data.size());
+        return data;
+    }
+
+    private static Path cacheDir(TrainConfig config) {
+        return config.cache().dir() != null ? Path.of(config.cache().dir()) : Path.of(config.outputDir(), "cache");
+    }
+
     static TrainingData openData(TrainConfig config, Device device, DataType weights, PrintStream out) throws IOException {
         if (!config.cache().enabled()) {
             out.println("latent cache: disabled, encoding every batch");
             return LiveData.open(config, ConditioningEncoder.load(config.model(), device, weights));
         }
-        Path dir = config.cache().dir() != null ? Path.of(config.cache().dir()) : Path.of(config.outputDir(), "cache");
+        Path dir = cacheDir(config);
         return LatentCache.openOrBuild(config, dir, () -> {
             try {
                 return ConditioningEncoder.load(config.model(), device, weights);
@@ -262,7 +320,7 @@ public final class Distiller {
     }
 
     /** A resumed run must train the same LoRA on the same data order and draws. */
-    static void checkCompatible(TrainConfig config, Checkpoint cp) {
+    static void checkCompatible(TrainConfig config, Checkpoint cp, int worldSize) {
         TrainConfig saved;
         try {
             saved = TrainConfig.parse(cp.configYaml());
@@ -279,9 +337,13 @@ public final class Distiller {
         if (!saved.data().equals(config.data())) {
             diff.add("data");
         }
-        if (saved.distill().trainBatchSize() != config.distill().trainBatchSize()
+        JsonObject state = cp.state();
+        long savedWorld = state.has("world_size") ? state.get("world_size").getAsLong() : 1;
+        // the global batch decides data order and draws: any world size with the same global batch resumes exactly
+        if ((long) saved.distill().trainBatchSize() * savedWorld != (long) config.distill().trainBatchSize() * worldSize
                 || saved.distill().gradientAccumulationSteps() != config.distill().gradientAccumulationSteps()) {
-            diff.add("distill.train_batch_size/gradient_accumulation_steps");
+            diff.add("global batch (distill.train_batch_size x world size " + savedWorld + " then " + worldSize
+                    + ")/gradient_accumulation_steps");
         }
         if (!diff.isEmpty()) {
             throw new ConfigException("checkpointing.resume", cp.dir() + " was trained with different " + diff
@@ -289,27 +351,37 @@ public final class Distiller {
         }
     }
 
-    /** Data order, draws and batch assembly; its state is what a checkpoint needs besides weights and optimizer. */
+    /**
+     * Data order, draws and batch assembly; its state is what a checkpoint needs besides weights and optimizer. With
+     * several ranks the data order is made of global batches ({@code batchSize} = per-rank batch x world size) from
+     * the same seeded permutation on every rank; rank r trains on rows [r*b, (r+1)*b) of each, and every rank draws
+     * the latent samples, n, w and noise of all rows (host RNG, cheap next to a UNet step) and keeps its own. So the
+     * Rng states and the cursor are the same on every rank and rank 0's checkpoint resumes all of them.
+     */
     static final class Loop {
         private final TrainConfig config;
         private final TrainingData data;
         private final LoraTrainer trainer;
         private final NDManager nd;
         private final int[] buckets;
-        private final int batchSize;
+        private final int batchSize; // global
+        private final int perRank;
+        private final World world;
         private final Map<String, Rng> rngs = new LinkedHashMap<>();
         private Rng epochStart;
         private List<int[]> epoch;
         private int cursor;
         private long epochs;
 
-        Loop(TrainConfig config, TrainingData data, LoraTrainer trainer, NDManager nd) {
+        Loop(TrainConfig config, TrainingData data, LoraTrainer trainer, NDManager nd, World world) {
             this.config = config;
             this.data = data;
             this.trainer = trainer;
             this.nd = nd;
+            this.world = world;
             this.buckets = data.buckets();
-            this.batchSize = config.distill().trainBatchSize();
+            this.perRank = config.distill().trainBatchSize();
+            this.batchSize = Math.multiplyExact(perRank, world.size());
             long seed = config.seed();
             for (String name : List.of("data", "timestep", "guidance", "noise", "latent", "augment")) {
                 rngs.put(name, Rng.stream(seed, name));
@@ -345,6 +417,16 @@ public final class Distiller {
             state.addProperty("epochs", epochs);
             state.addProperty("cursor", cursor);
             state.addProperty("examples", data.size());
+            state.addProperty("world_size", world.size());
+            state.addProperty("global_batch_size", batchSize);
+            JsonArray rows = new JsonArray(); // rank r reads rows [r*b, (r+1)*b) of the global batch at the cursor
+            for (int r = 0; r < world.size(); r++) {
+                JsonArray range = new JsonArray();
+                range.add(r * perRank);
+                range.add((r + 1) * perRank);
+                rows.add(range);
+            }
+            state.add("rank_rows", rows);
             return new Checkpoints.Snapshot(step, trainer.lora().masters(), trainer.optimizer(), saved, config.toYaml(), state);
         }
 
@@ -355,16 +437,24 @@ public final class Distiller {
                 cursor = 0;
                 epochs++;
                 if (epoch.isEmpty()) {
-                    throw new IllegalArgumentException("distill.train_batch_size " + batchSize + " is larger than the "
-                            + data.size() + " usable examples (of any one aspect bucket): no full batch can be formed");
+                    throw new IllegalArgumentException("the global batch " + batchSize + " (distill.train_batch_size "
+                            + perRank + " x " + world.size() + " ranks) is larger than the " + data.size()
+                            + " usable examples (of any one aspect bucket): no full batch can be formed");
                 }
             }
             return epoch.get(cursor++);
         }
 
-        /** Micro-batch {@code i} of the current step: the next batch of examples with its draws. */
+        /**
+         * Micro-batch {@code i} of the current step: this rank's rows of the next global batch with their draws. The
+         * draws run over every row of the global batch, in the order one process draws them, so the rows a rank
+         * keeps are the ones a single process with the global batch would use.
+         */
         LoraTrainer.Micro micro(int i) {
-            int[] positions = nextBatch();
+            int[] global = nextBatch(); // B = b x world size positions
+            int lo = world.rank() * perRank;
+            int hi = lo + perRank;
+            int[] positions = Arrays.copyOfRange(global, lo, hi);
             List<CachedExample> examples;
             try {
                 examples = data.batch(positions, rngs.get("augment"));
@@ -382,28 +472,38 @@ public final class Distiller {
             float[] pooled = new float[b * pool];
             float[] timeIds = new float[b * 6];
             float[] eps = new float[lat];
-            for (int k = 0; k < b; k++) {
-                CachedExample e = examples.get(k);
+            for (int k = 0; k < global.length; k++) {
                 rngs.get("latent").fillGaussian(eps);
-                System.arraycopy(e.sampleLatent(eps, data.scalingFactor()), 0, latents, k * lat, lat);
-                System.arraycopy(e.promptEmbeds(), 0, embeds, k * emb, emb);
-                System.arraycopy(e.pooled(), 0, pooled, k * pool, pool);
-                System.arraycopy(e.timeIds(), 0, timeIds, k * 6, 6);
+                if (k < lo || k >= hi) {
+                    continue; // another rank's row: drawn only to keep the stream where one process has it
+                }
+                CachedExample e = examples.get(k - lo);
+                int j = k - lo;
+                System.arraycopy(e.sampleLatent(eps, data.scalingFactor()), 0, latents, j * lat, lat);
+                System.arraycopy(e.promptEmbeds(), 0, embeds, j * emb, emb);
+                System.arraycopy(e.pooled(), 0, pooled, j * pool, pool);
+                System.arraycopy(e.timeIds(), 0, timeIds, j * 6, 6);
             }
             Shape latentShape = new Shape(b, ls[0], ls[1], ls[2]);
             long[] es = first.embedShape();
-            LcdStep.Batch batch = new LcdStep.Batch(nd.create(latents, latentShape), // [B, C, h, w], scaled
-                    nd.create(embeds, new Shape(b, es[0], es[1])), // [B, T, D]
-                    nd.create(pooled, new Shape(b, pool)), // [B, P]
-                    nd.create(timeIds, new Shape(b, 6))); // [B, 6]
+            LcdStep.Batch batch = new LcdStep.Batch(nd.create(latents, latentShape), // [b, C, h, w], scaled
+                    nd.create(embeds, new Shape(b, es[0], es[1])), // [b, T, D]
+                    nd.create(pooled, new Shape(b, pool)), // [b, P]
+                    nd.create(timeIds, new Shape(b, 6))); // [b, 6]
             int n = config.distill().numDdimTimesteps();
             long[] index = new long[b];
             float[] w = new float[b];
-            for (int k = 0; k < b; k++) {
-                index[k] = rngs.get("timestep").nextInt(n);
-                w[k] = (float) rngs.get("guidance").uniform(config.distill().wMin(), config.distill().wMax());
+            for (int k = 0; k < global.length; k++) {
+                int ik = rngs.get("timestep").nextInt(n);
+                float wk = (float) rngs.get("guidance").uniform(config.distill().wMin(), config.distill().wMax());
+                if (k >= lo && k < hi) {
+                    index[k - lo] = ik;
+                    w[k - lo] = wk;
+                }
             }
-            NDArray noise = rngs.get("noise").randn(nd, latentShape);
+            float[] allNoise = new float[Math.multiplyExact(global.length, lat)]; // [B, C, h, w]
+            rngs.get("noise").fillGaussian(allNoise);
+            NDArray noise = nd.create(Arrays.copyOfRange(allNoise, lo * lat, hi * lat), latentShape); // [b, C, h, w]
             return new LoraTrainer.Micro(batch, new LcdStep.Draws(index, noise, w));
         }
     }

@@ -16,6 +16,7 @@ import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.loop.AdamW;
 import io.lcmlora.train.loop.GradClip;
 import io.lcmlora.train.loop.Rng;
+import io.lcmlora.train.parallel.World;
 import java.util.Map;
 import java.util.function.IntFunction;
 
@@ -41,8 +42,16 @@ public final class LoraTrainer implements AutoCloseable {
     private final int accumulation;
     private final double maxGradNorm;
     private final double lossScale;
+    private final World world;
 
     public LoraTrainer(UNet2DConditionModel unet, NoiseSchedule schedule, TrainConfig config, NDManager manager) {
+        this(unet, schedule, config, manager, World.single());
+    }
+
+    /** A trainer whose gradients and logged loss are averaged over the ranks of {@code world} every update. */
+    public LoraTrainer(UNet2DConditionModel unet, NoiseSchedule schedule, TrainConfig config, NDManager manager,
+            World world) {
+        this.world = world;
         DataType computeType = unet.dtype() == DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
         this.lora = TrainableLora.create(unet.layers(), config.lora(), Rng.stream(config.seed(), "lora-init"), manager,
                 computeType);
@@ -99,9 +108,9 @@ public final class LoraTrainer implements AutoCloseable {
                     gc.backward(factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
                 }
             }
-            Map<String, NDArray> grads = lora.masterGradients(lossScale);
+            Map<String, NDArray> grads = world.averageGradients(lora.masterGradients(lossScale)); // mean over ranks
             double norm = GradClip.clipGradients(grads.values(), maxGradNorm);
-            float mean = (float) (sum / accumulation);
+            float mean = (float) world.average(sum / accumulation);
             if (!Double.isFinite(norm)) {
                 lora.zeroGradients();
                 throw new NonFiniteLossException(step, "gradient norm is " + norm + " at step " + step + " (loss " + mean
