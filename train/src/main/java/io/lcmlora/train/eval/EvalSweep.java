@@ -10,6 +10,7 @@ import io.lcmlora.eval.ImageFolder;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.train.config.EvalConfig;
+import io.lcmlora.train.parallel.Shard;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -75,8 +76,19 @@ public final class EvalSweep {
         return new EvalSweep(config, generators, extractors, progress).run();
     }
 
+    /**
+     * Generates only the images of {@code shard} (of every setting: unit u is the u-th run of
+     * {@code images_per_prompt} seeds of one prompt, counting setting by setting), skipping those on disk, and
+     * computes no statistics; a later {@link #run} without a shard finds every shard's PNGs and measures them.
+     * Returns how many images this shard owns.
+     */
+    public static long generateShard(EvalConfig config, SampleGenerator.Factory generators, SweepProgress progress,
+            Shard shard) throws IOException {
+        return new EvalSweep(config, generators, null, progress).generate(shard);
+    }
+
     private SweepResults run() throws IOException {
-        generate();
+        generate(Shard.all());
         try (LazyExtractor extractor = new LazyExtractor()) {
             ReferenceStats ref = referenceStats(extractor);
             FrechetDistance.Reference sqrt = new FrechetDistance.Reference(ref.stats());
@@ -103,13 +115,13 @@ public final class EvalSweep {
 
     // ---- 1-2. generation ----
 
-    private void generate() throws IOException {
+    private long generate(Shard shard) throws IOException {
         long total = 0;
         long done = 0;
         Map<String, List<SweepSetting>> byModel = new LinkedHashMap<>();
         for (SweepSetting s : settings) {
             SweepLayout.removeStaleTemps(layout.settingDir(s));
-            for (SweepLayout.Image img : images(s)) {
+            for (SweepLayout.Image img : images(s, shard)) {
                 total++;
                 if (SweepLayout.done(img.file())) {
                     done++;
@@ -127,20 +139,37 @@ public final class EvalSweep {
             progress.message("loading model '" + model.name() + "' (" + model.path() + ")");
             try (SampleGenerator gen = generators.open(model, config)) {
                 for (SweepSetting s : group) {
-                    done = generate(gen, s, done);
+                    done = generate(gen, s, done, shard);
                 }
             }
         }
+        return total;
     }
 
     private List<SweepLayout.Image> images(SweepSetting s) {
         return layout.images(s, prompts, config.seeds(), config.imagesPerPrompt());
     }
 
+    /** The images of {@code s} that {@code shard} owns, in order. */
+    private List<SweepLayout.Image> images(SweepSetting s, Shard shard) {
+        List<SweepLayout.Image> all = images(s);
+        if (shard.isAll()) {
+            return all;
+        }
+        long first = (long) settings.indexOf(s) * (all.size() / config.imagesPerPrompt());
+        List<SweepLayout.Image> out = new ArrayList<>();
+        for (int k = 0; k < all.size(); k++) {
+            if (shard.owns(first + k / config.imagesPerPrompt())) {
+                out.add(all.get(k));
+            }
+        }
+        return out;
+    }
+
     /** Generates the missing images of one setting in runs of consecutive seeds (at most batch_size) per prompt. */
-    private long generate(SampleGenerator gen, SweepSetting s, long done) throws IOException {
+    private long generate(SampleGenerator gen, SweepSetting s, long done, Shard shard) throws IOException {
         List<SweepLayout.Image> missing = new ArrayList<>();
-        for (SweepLayout.Image img : images(s)) {
+        for (SweepLayout.Image img : images(s, shard)) {
             if (!SweepLayout.done(img.file())) {
                 missing.add(img);
             }
