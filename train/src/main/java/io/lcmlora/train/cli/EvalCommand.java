@@ -62,11 +62,12 @@ public final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--shard " + given + " under mpirun with " + world.size()
                         + " ranks: the ranks already split the images (rank r is shard r/N); use one or the other");
             }
-            SweepProgress progress = new ReporterProgress(System.out, System.console() != null && world.isMainProcess());
+            SweepProgress progress = world.isMainProcess() ? new ReporterProgress(System.out, System.console() != null)
+                    : SweepProgress.none(); // one progress line, not one per rank
             Shard mine = given != null ? given : Shard.of(world);
             if (!mine.isAll()) {
                 long n = EvalSweep.generateShard(c, PipelineGenerator::open, progress, mine);
-                System.out.println("shard " + mine + ": its " + n + " images are in " + c.outputDir()
+                progress.message("shard " + mine + ": its " + n + " images are in " + c.outputDir()
                         + (world.size() > 1 ? "" : "; when every shard is done, run this command without --shard "
                                 + "for the statistics"));
                 world.barrier();
