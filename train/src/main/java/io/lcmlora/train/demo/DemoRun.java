@@ -202,11 +202,15 @@ public final class DemoRun {
                 && Files.isRegularFile(paths.manifest32(DemoPaths.STYLE_FINETUNE));
     }
 
-    /** The sweep's results exist and are of the current prompt count (a prep with other --prompts redoes the eval). */
+    /**
+     * The sweep's results exist, are of the current prompt count (a prep with other --prompts redoes the eval) and of
+     * the current format (older results without intervals are redone; their images and features are reused).
+     */
     private boolean evalDone(String style) throws IOException {
         Path results = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
         return Files.isRegularFile(results)
-                && SweepResults.fromJson(Files.readString(results)).promptCount() == promptsWanted();
+                && SweepResults.fromJson(Files.readString(results)).promptCount() == promptsWanted()
+                && SweepResults.fromJson(Files.readString(results)).version() == SweepResults.VERSION;
     }
 
     /** The report is newer than both sweeps' results. */

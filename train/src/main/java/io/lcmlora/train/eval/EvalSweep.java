@@ -109,7 +109,14 @@ public final class EvalSweep {
             Intervals iv = bootstrap(ref, tables, clipScores, alignments);
             List<SweepResults.Setting> rows = new ArrayList<>();
             for (int i = 0; i < settings.size(); i++) {
-                rows.add(row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i), iv, i));
+                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i), iv, i);
+                rows.add(row);
+                if (iv != null) {
+                    progress.message(String.format(Locale.ROOT, "%s: FID %s %s%s", row.name(), SweepResults.fid(row.fid()),
+                            SweepResults.interval(row.fidInterval()), row.clipScore() == null ? ""
+                                    : String.format(Locale.ROOT, ", CLIP score %.2f %s", row.clipScore(),
+                                            SweepResults.interval(row.clipScoreInterval()))));
+                }
             }
             FeatureStats r = ref.stats();
             EvalConfig.BootstrapConfig bc = config.bootstrap();
