@@ -2,12 +2,9 @@ package io.lcmlora.train.eval;
 
 import io.lcmlora.eval.FeatureExtractor;
 import io.lcmlora.eval.FeatureStats;
-import io.lcmlora.eval.ImageFolder;
+import io.lcmlora.eval.FidStats;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,33 +41,8 @@ public record FeatureTable(double[][] rows, int[] prompts, String extractor) {
     static FeatureTable compute(List<Path> files, int[] prompts, FeatureExtractor extractor, int batchSize)
             throws IOException {
         List<double[]> rows = new ArrayList<>(files.size());
-        List<BufferedImage> batch = new ArrayList<>();
-        List<Path> names = new ArrayList<>();
-        for (Path f : files) {
-            BufferedImage img = ImageFolder.read(f);
-            if (!batch.isEmpty() && (batch.size() == batchSize || img.getWidth() != batch.get(0).getWidth()
-                    || img.getHeight() != batch.get(0).getHeight())) {
-                addBatch(rows, extractor, batch, names);
-            }
-            batch.add(img);
-            names.add(f);
-        }
-        if (!batch.isEmpty()) {
-            addBatch(rows, extractor, batch, names);
-        }
+        FidStats.forEachBatch(files, extractor, batchSize, batch -> rows.addAll(List.of(batch)));
         return new FeatureTable(rows.toArray(double[][]::new), prompts.clone(), extractor.describe());
-    }
-
-    private static void addBatch(List<double[]> rows, FeatureExtractor extractor, List<BufferedImage> batch,
-            List<Path> names) {
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray images = ImageFolder.load(batch, names, m);
-            for (double[] r : extractor.features(images)) {
-                rows.add(r);
-            }
-        }
-        batch.clear();
-        names.clear();
     }
 
     void save(Path file, Map<String, String> metadata) throws IOException {
