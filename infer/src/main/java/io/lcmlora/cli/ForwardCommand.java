@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ForwardUnetCommand.class,
             TextEncoderCommand.class,
+            ClipVisionCommand.class,
             EncodePromptCommand.class,
             ForwardInceptionCommand.class,
             VaeEncodeCommand.class,

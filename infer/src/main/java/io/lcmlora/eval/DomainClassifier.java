@@ -130,6 +130,28 @@ public final class DomainClassifier implements FeatureExtractor {
         return subhead.forward(features);
     }
 
+    /**
+     * Prompt alignment of uint8 images [N, 3, H, W]: for image i the softmax probability of class {@code labels[i]}
+     * (an index into {@link DomainClassifierConfig#classes()}) under the coarse head.
+     */
+    public double[] classProbability(NDArray imagesU8, int[] labels) {
+        if (labels.length != imagesU8.getShape().get(0)) {
+            throw new IllegalArgumentException(labels.length + " labels for " + imagesU8.getShape().get(0) + " images");
+        }
+        double[][] p;
+        try (NDScope scope = new NDScope()) {
+            p = FeatureRows.toRows(classLogits(forwardFeatures(preprocess(imagesU8))).softmax(1)); // [N, classes]
+        }
+        double[] out = new double[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= p[i].length) {
+                throw new IllegalArgumentException("label " + labels[i] + " is not a class index of " + p[i].length);
+            }
+            out[i] = p[i][labels[i]];
+        }
+        return out;
+    }
+
     @Override
     public int dim() {
         return config.featureDim();

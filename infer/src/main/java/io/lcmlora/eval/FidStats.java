@@ -25,33 +25,44 @@ public final class FidStats {
     /** Statistics of the given image files, in order; {@code progress} (may be null) gets a line per batch. */
     public static FeatureStats ofFiles(List<Path> files, FeatureExtractor extractor, int batchSize,
             Consumer<String> progress) throws IOException {
+        FeatureStats stats = FeatureStats.of(extractor);
+        forEachBatch(files, extractor, batchSize, rows -> {
+            stats.add(rows);
+            report(progress, stats, files.size());
+        });
+        return stats;
+    }
+
+    /**
+     * Feature rows of the given image files, in file order, handed over batch by batch: at most {@code batchSize}
+     * images per forward pass, a new batch whenever the image size changes.
+     */
+    public static void forEachBatch(List<Path> files, FeatureExtractor extractor, int batchSize,
+            Consumer<double[][]> rows) throws IOException {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
         }
-        FeatureStats stats = FeatureStats.of(extractor);
         List<BufferedImage> batch = new ArrayList<>();
         List<Path> names = new ArrayList<>();
         for (Path f : files) {
             BufferedImage img = ImageFolder.read(f);
             if (!batch.isEmpty() && (batch.size() == batchSize || img.getWidth() != batch.get(0).getWidth()
                     || img.getHeight() != batch.get(0).getHeight())) {
-                addBatch(stats, extractor, batch, names);
-                report(progress, stats, files.size());
+                runBatch(extractor, batch, names, rows);
             }
             batch.add(img);
             names.add(f);
         }
         if (!batch.isEmpty()) {
-            addBatch(stats, extractor, batch, names);
-            report(progress, stats, files.size());
+            runBatch(extractor, batch, names, rows);
         }
-        return stats;
     }
 
-    private static void addBatch(FeatureStats stats, FeatureExtractor extractor, List<BufferedImage> batch, List<Path> names) {
+    private static void runBatch(FeatureExtractor extractor, List<BufferedImage> batch, List<Path> names,
+            Consumer<double[][]> rows) {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray images = ImageFolder.load(batch, names, m);
-            stats.add(extractor.features(images));
+            rows.accept(extractor.features(images));
         }
         batch.clear();
         names.clear();

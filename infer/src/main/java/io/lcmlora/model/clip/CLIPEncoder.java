@@ -5,11 +5,11 @@ import io.lcmlora.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
-/** transformers {@code CLIPEncoder}: the stack of {@code layers}, returning every hidden state. */
+/** transformers {@code CLIPEncoder} (text and vision towers): the stack of {@code layers}, returning every hidden state. */
 public final class CLIPEncoder {
     private final List<CLIPEncoderLayer> layers = new ArrayList<>();
 
-    public CLIPEncoder(Weights vb, ClipTextConfig c) {
+    public CLIPEncoder(Weights vb, ClipEncoderSpec c) {
         Weights lv = vb.pp("layers");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             layers.add(new CLIPEncoderLayer(lv.pp(i), c));

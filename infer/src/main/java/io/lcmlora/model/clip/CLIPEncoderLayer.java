@@ -14,7 +14,7 @@ public final class CLIPEncoderLayer {
     private final LayerNorm layerNorm2;
     private final CLIPMLP mlp;
 
-    public CLIPEncoderLayer(Weights vb, ClipTextConfig c) {
+    public CLIPEncoderLayer(Weights vb, ClipEncoderSpec c) {
         layerNorm1 = new LayerNorm(vb.pp("layer_norm1"), c.hiddenSize(), c.layerNormEps());
         selfAttn = new CLIPAttention(vb.pp("self_attn"), c);
         layerNorm2 = new LayerNorm(vb.pp("layer_norm2"), c.hiddenSize(), c.layerNormEps());

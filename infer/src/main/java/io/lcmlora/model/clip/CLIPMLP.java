@@ -11,7 +11,7 @@ public final class CLIPMLP {
     private final Linear fc2;
     private final ClipTextConfig.HiddenAct act;
 
-    public CLIPMLP(Weights vb, ClipTextConfig c) {
+    public CLIPMLP(Weights vb, ClipEncoderSpec c) {
         fc1 = new Linear(vb.pp("fc1"), c.hiddenSize(), c.intermediateSize(), true);
         fc2 = new Linear(vb.pp("fc2"), c.intermediateSize(), c.hiddenSize(), true);
         act = c.hiddenAct();

@@ -18,7 +18,7 @@ import java.util.List;
  */
 public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize, int projectionDim,
         int numHiddenLayers, int numAttentionHeads, int maxPositionEmbeddings, HiddenAct hiddenAct,
-        double layerNormEps, int eosTokenId, List<String> architectures) {
+        double layerNormEps, int eosTokenId, List<String> architectures) implements ClipEncoderSpec {
 
     /** transformers' ACT2FN entries a CLIP text config can name. */
     public enum HiddenAct {

@@ -60,7 +60,7 @@ final class ConfigBinder {
                 }
                 args[i] = def;
             } else if (map.get(k) == null) {
-                if (c.getType().isPrimitive() || c.getType().isRecord() || !c.isAnnotationPresent(Nullable.class)) {
+                if (c.getType().isPrimitive() || !c.isAnnotationPresent(Nullable.class)) {
                     throw new ConfigException(full, "must not be null" + (def == null ? "" : " (default " + render(def) + ")"));
                 }
                 args[i] = null;

@@ -31,6 +31,8 @@ import java.util.Set;
  * @param settings the sampler settings to compare
  * @param outputDir where images, grids, results.json, results.md and the plot go
  * @param gridPrompts how many prompts (the first ones) each setting's sample grid shows
+ * @param clipScore the CLIP towers of the CLIP-score column; null = no CLIP score
+ * @param bootstrap the bootstrap over prompts behind every reported interval
  */
 public record EvalConfig(
         List<ModelSpec> models,
@@ -48,7 +50,9 @@ public record EvalConfig(
         @Nullable String referenceStats,
         List<SettingSpec> settings,
         String outputDir,
-        int gridPrompts) {
+        int gridPrompts,
+        @Nullable ClipScoreConfig clipScore,
+        BootstrapConfig bootstrap) {
 
     /** Sampling precision of the UNet and the text encoders. */
     public enum Precision {
@@ -97,6 +101,48 @@ public record EvalConfig(
         /** pytorch-fid's defaults: InceptionV3 pool3 (2048-d), bilinear resize; the weights must be given. */
         public static FeaturesConfig defaults() {
             return new FeaturesConfig("inception", null, 2048, "pytorch-fid", 16);
+        }
+    }
+
+    /**
+     * The CLIP-score column ({@code io.lcmlora.eval.ClipScore}): {@code 100 * max(cos, 0)} between each image and its
+     * prompt, averaged over the setting's images.
+     *
+     * @param vision a CLIPVisionModelWithProjection folder (IP-Adapter's {@code image_encoder}) or a full CLIPModel
+     *     folder (openai/clip-vit-large-patch14)
+     * @param text the matching text tower: a text encoder folder with {@code text_projection} (SDXL's
+     *     {@code text_encoder_2} pairs with a ViT-bigG vision tower) or the same full CLIPModel folder
+     * @param tokenizer the text tower's tokenizer folder (vocab.json + merges.txt); null = {@code text} itself
+     * @param batchSize images per vision forward pass (default 16)
+     */
+    public record ClipScoreConfig(String vision, String text, @Nullable String tokenizer, @Nullable Integer batchSize) {
+        public ClipScoreConfig {
+            Check.notBlank("vision", vision);
+            Check.notBlank("text", text);
+            batchSize = batchSize == null ? 16 : batchSize;
+            Check.range("batch_size", batchSize, 1, 4096);
+        }
+    }
+
+    /**
+     * The bootstrap over prompts: each resample draws the prompt set with replacement and takes every drawn prompt's
+     * images (and its reference images) along; every FID, CLIP score and ratio is recomputed on the same resamples,
+     * and the interval is the central {@code level} percentile interval of the replicates.
+     *
+     * @param resamples replicates (0 = no intervals)
+     * @param seed the resampling seed (same seed, same intervals)
+     * @param level the interval's coverage, e.g. 0.9 for the 5th..95th percentiles
+     */
+    public record BootstrapConfig(int resamples, long seed, double level) {
+        public BootstrapConfig {
+            Check.range("resamples", resamples, 0, 100_000);
+            if (!(level > 0 && level < 1)) {
+                throw new ConfigException("level", "must be in (0, 1), e.g. 0.9 for a 90% interval, got " + level);
+            }
+        }
+
+        public static BootstrapConfig defaults() {
+            return new BootstrapConfig(200, 0, 0.9);
         }
     }
 
@@ -187,12 +233,16 @@ public record EvalConfig(
         }
         Check.notBlank("output_dir", outputDir);
         Check.range("grid_prompts", gridPrompts, 1, 1024);
+        if (bootstrap == null) {
+            throw new ConfigException("bootstrap", "must be given");
+        }
     }
 
     /** Defaults for every key a config leaves out; models, prompts and settings must be given. */
     public static EvalConfig defaults() {
         return new EvalConfig(List.of(), List.of(), null, List.of(0L), 1, 1024, 1024, 1, null, "cpu", Precision.FP32,
-                FeaturesConfig.defaults(), null, List.of(), "runs/eval", 8);
+                FeaturesConfig.defaults(), null, List.of(), "runs/eval", 8, null,
+                BootstrapConfig.defaults());
     }
 
     /** Reads a sweep config file with {@code key=value} overrides (see {@link YamlConfig}). */

@@ -7,10 +7,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The demo's prep stage: from the built manifests ({@code data/emoji/<style>/manifest-32.jsonl}) it writes the base
- * style's train split as the distillation manifest, and per style a held-out prompt file for the eval sweep. Image
+ * style's train split as the distillation manifest, and per style a held-out prompt file for the eval sweep, both styles
+ * with the same prompts, chosen by caption ({@link #heldOutCaptions}). Image
  * paths are rewritten relative to the file written (what the jsonl data source and the prompt reader resolve against).
  */
 public final class DemoPrep {
@@ -51,35 +53,87 @@ public final class DemoPrep {
     }
 
     /**
-     * Writes {@code prompts} held-out prompts of {@code manifest} to {@code out} (the eval sweep's prompt file): held-out
-     * lines picked evenly over the split (it is in catalogue order, so every category is represented), each with its
-     * own image as reference; the held-out images not picked are spread round-robin over the prompts as further
-     * references, so the reference set is the whole held-out split. Returns the number of reference images.
+     * The held-out captions every manifest has, in the first manifest's order (catalogue order, so categories are
+     * interleaved evenly), each once. A caption missing from one style's held-out split (an image that style lacks)
+     * is left out of every style, so all styles are evaluated on the same prompts.
      */
-    public static int writePrompts(Path manifest, int prompts, Path out) throws IOException {
-        List<JsonObject> rows = split(manifest, SPLIT_HELDOUT);
-        if (rows.size() < prompts) {
-            throw new IOException(manifest + ": " + rows.size() + " held-out lines, fewer than the " + prompts
-                    + " prompts asked for");
-        }
-        List<Integer> picked = pick(rows.size(), prompts);
-        List<JsonArray> refs = new ArrayList<>();
-        for (int i : picked) {
-            JsonArray a = new JsonArray();
-            a.add(relocate(manifest, rows.get(i).get("image").getAsString(), out));
-            refs.add(a);
-        }
-        int next = 0;
-        for (int i = 0; i < rows.size(); i++) {
-            if (!picked.contains(i)) {
-                refs.get(next++ % prompts).add(relocate(manifest, rows.get(i).get("image").getAsString(), out));
+    public static List<String> heldOutCaptions(List<Path> manifests) throws IOException {
+        java.util.LinkedHashSet<String> common = null;
+        for (Path m : manifests) {
+            java.util.LinkedHashSet<String> captions = new java.util.LinkedHashSet<>();
+            for (JsonObject o : split(m, SPLIT_HELDOUT)) {
+                captions.add(o.get("caption").getAsString());
+            }
+            if (common == null) {
+                common = captions;
+            } else {
+                common.retainAll(captions);
             }
         }
+        if (common == null || common.isEmpty()) {
+            throw new IOException(manifests + ": no held-out caption common to every style");
+        }
+        return List.copyOf(common);
+    }
+
+    /** {@code n} captions spread evenly over the list ({@link #pick}); {@code n == 0} means all of them. */
+    public static List<String> pickCaptions(List<String> captions, int n) {
+        if (n == 0) {
+            return captions;
+        }
+        if (n > captions.size()) {
+            throw new IllegalArgumentException(captions.size() + " held-out captions common to both styles, fewer than "
+                    + "the " + n + " prompts asked for (--prompts 0 takes them all)");
+        }
+        return pick(captions.size(), n).stream().map(captions::get).toList();
+    }
+
+    /**
+     * Writes one prompt per caption of {@code captions} to {@code out} (the eval sweep's prompt file), each with this
+     * style's held-out images of that caption as references; the style's other held-out images (captions not picked)
+     * are spread round-robin over the prompts as further references, so the reference set is the whole held-out
+     * split. Each prompt's {@code label} is its images' emoji category (the classifier's class the prompt-alignment
+     * column scores). Returns the number of reference images.
+     */
+    public static int writePrompts(Path manifest, List<String> captions, Path out) throws IOException {
+        List<JsonObject> rows = split(manifest, SPLIT_HELDOUT);
+        java.util.Map<String, JsonArray> refs = new java.util.LinkedHashMap<>();
+        for (String c : captions) {
+            if (refs.put(c, new JsonArray()) != null) {
+                throw new IllegalArgumentException("caption \"" + c + "\" is listed twice");
+            }
+        }
+        List<String> rest = new ArrayList<>();
+        Map<String, String> labels = new java.util.HashMap<>();
+        for (JsonObject o : rows) {
+            String image = relocate(manifest, o.get("image").getAsString(), out);
+            JsonArray a = refs.get(o.get("caption").getAsString());
+            if (a != null) {
+                a.add(image);
+                if (o.has("category")) {
+                    labels.putIfAbsent(o.get("caption").getAsString(), o.get("category").getAsString());
+                }
+            } else {
+                rest.add(image);
+            }
+        }
+        for (Map.Entry<String, JsonArray> e : refs.entrySet()) {
+            if (e.getValue().isEmpty()) {
+                throw new IOException(manifest + ": no held-out image with the caption \"" + e.getKey() + "\"");
+            }
+        }
+        List<JsonArray> lists = new ArrayList<>(refs.values());
+        for (int i = 0; i < rest.size(); i++) {
+            lists.get(i % lists.size()).add(rest.get(i));
+        }
         StringBuilder sb = new StringBuilder();
-        for (int k = 0; k < prompts; k++) {
+        for (Map.Entry<String, JsonArray> e : refs.entrySet()) {
             JsonObject line = new JsonObject();
-            line.addProperty("prompt", rows.get(picked.get(k)).get("caption").getAsString());
-            line.add("references", refs.get(k));
+            line.addProperty("prompt", e.getKey());
+            line.add("references", e.getValue());
+            if (labels.containsKey(e.getKey())) {
+                line.addProperty("label", labels.get(e.getKey())); // the emoji category: the alignment column's class
+            }
             sb.append(line).append('\n');
         }
         AtomicFiles.writeString(out, sb.toString());

@@ -4,6 +4,7 @@ import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.eval.EvalPrompt;
 import io.lcmlora.train.eval.EvalPrompts;
+import io.lcmlora.train.eval.PromptBootstrap;
 import io.lcmlora.train.eval.SampleGrid;
 import io.lcmlora.train.eval.SweepLayout;
 import io.lcmlora.train.eval.SweepResults;
@@ -74,10 +75,46 @@ public final class DemoReport {
         }
     }
 
-    /** A checked target: what it compares, the measured FID ratio, and the bound it must not exceed. */
-    record Target(String what, double ratio, double bound) {
-        boolean met() {
-            return ratio <= bound;
+    /** Where a target stands given the ratio's bootstrap interval. */
+    enum Verdict {
+        /** The whole interval is at or below the bound. */
+        MET("met"),
+        /** The whole interval is above the bound. */
+        NOT_MET("NOT met"),
+        /** The interval straddles the bound: the samples cannot tell. */
+        UNDECIDED("undecided"),
+        /** No bootstrap was run, so there is no interval to judge by. */
+        NO_INTERVAL("no interval (bootstrap.resamples = 0)");
+
+        final String label;
+
+        Verdict(String label) {
+            this.label = label;
+        }
+    }
+
+    /**
+     * A checked target: what it compares, the measured FID ratio with its interval over the same bootstrap resamples
+     * of prompts (null without a bootstrap), and the bound it must not exceed.
+     */
+    record Target(String what, double ratio, PromptBootstrap.Interval interval, double bound) {
+        Verdict verdict() {
+            if (interval == null) {
+                return Verdict.NO_INTERVAL;
+            }
+            if (interval.high() <= bound) {
+                return Verdict.MET;
+            }
+            if (interval.low() > bound) {
+                return Verdict.NOT_MET;
+            }
+            return Verdict.UNDECIDED;
+        }
+
+        String line() {
+            String iv = interval == null ? "" : String.format(Locale.ROOT, " [%.2f, %.2f]", interval.low(), interval.high());
+            return String.format(Locale.ROOT, "- %s: %.2f%s (target <= %.2f): %s", what, ratio, iv, bound,
+                    verdict().label);
         }
     }
 
@@ -89,12 +126,18 @@ public final class DemoReport {
         List<Target> targets = targets(b, f);
         StringBuilder md = new StringBuilder(table).append('\n');
         for (Target t : targets) {
-            md.append(String.format(Locale.ROOT, "- %s: %.2f (target <= %.2f): %s%n", t.what(), t.ratio(), t.bound(),
-                    t.met() ? "met" : "NOT met"));
+            md.append(t.line()).append('\n');
         }
+        SweepResults.Bootstrap bs = b.results().bootstrap();
         md.append(String.format(Locale.ROOT, "%nFID: %s, %d held-out prompts x %d image(s) per setting, "
-                + "reference %d held-out images per style.%n", b.results().extractor(), b.results().promptCount(),
-                b.results().imagesPerPrompt() * b.results().seeds().size(), b.results().reference().samples()));
+                + "reference %d (twitter) and %d (google) held-out images. ", b.results().extractor(),
+                b.results().promptCount(), b.results().imagesPerPrompt() * b.results().seeds().size(),
+                b.results().reference().samples(), f.results().reference().samples()));
+        md.append(bs.resamples() == 0 ? "No intervals (bootstrap.resamples = 0).\n" : String.format(Locale.ROOT,
+                "Intervals: %d%% bootstrap percentile intervals, %d resamples of the prompts with their generated and "
+                + "reference images (seed %d), the same resamples for every setting of a sweep; a target is met when the "
+                + "ratio's whole interval is within it, not met when the whole interval is outside, else undecided.%n",
+                Math.round(100 * bs.level()), bs.resamples(), bs.seed()));
         List<String> grids = grids(paths, b, f);
         md.append('\n');
         for (String g : grids) {
@@ -105,18 +148,28 @@ public final class DemoReport {
         out.flush();
     }
 
-    /** The Markdown table: one row per sampler and step count, one FID column per teacher. */
+    /**
+     * The Markdown table: one row per sampler and step count, per teacher the FID with its interval, then the sample
+     * counts (generated per setting / reference) and the twitter sweep's seconds per image.
+     */
     static String table(Sweep base, Sweep finetune) {
         StringBuilder sb = new StringBuilder();
-        sb.append("| sampler | steps | FID twitter teacher | FID google fine-tune (LoRA never saw it) | s/image |\n");
-        sb.append("|---|---:|---:|---:|---:|\n");
+        String level = Math.round(100 * base.results().bootstrap().level()) + "%";
+        boolean align = base.results().alignment() != null && finetune.results().alignment() != null;
+        sb.append("| sampler | steps | FID twitter teacher | ").append(level).append(" interval | FID google fine-tune "
+                + "(LoRA never saw it) | ").append(level).append(" interval | ")
+                .append(align ? "alignment twitter [" + level + "] | alignment google [" + level + "] | " : "")
+                .append("samples (per setting / reference) | s/image |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|").append(align ? "---:|---:|" : "").append("---:|---:|\n");
         for (SweepSetting s : SweepSetting.expand(base.config())) {
             SweepResults.Setting rb = base.result(s.scheduler(), s.steps());
             SweepResults.Setting rf = finetune.result(s.scheduler(), s.steps());
             String sampler = s.adapters().isEmpty()
                     ? "teacher " + s.schedulerName().toUpperCase(Locale.ROOT) + ", CFG " + EvalConfig.number(s.guidance())
                     : "LCM-LoRA (" + s.schedulerName().toUpperCase(Locale.ROOT) + "), CFG " + EvalConfig.number(s.guidance());
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s |%n", sampler, s.steps(), fid(rb), fid(rf),
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s%s | %s |%n", sampler, s.steps(), fid(rb),
+                    interval(rb), fid(rf), interval(rf), align ? alignment(rb) + " | " + alignment(rf) + " | " : "",
+                    counts(rb, rf),
                     rb == null || rb.secondsPerImage() == null ? "-"
                             : String.format(Locale.ROOT, "%.3f", rb.secondsPerImage())));
         }
@@ -127,16 +180,43 @@ public final class DemoReport {
         EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
         EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
         return List.of(
-                new Target("twitter: LCM-LoRA 4 steps / teacher DDIM 50 steps", base.fid(lcm, 4) / base.fid(ddim, 50),
-                        TARGET_VS_50),
-                new Target("twitter: LCM-LoRA 4 steps / teacher DDIM 4 steps", base.fid(lcm, 4) / base.fid(ddim, 4),
-                        TARGET_VS_4),
-                new Target("google fine-tune: LCM-LoRA 4 steps / its DDIM 50 steps",
-                        finetune.fid(lcm, 4) / finetune.fid(ddim, 50), TARGET_FINETUNE_VS_50));
+                target("twitter: LCM-LoRA 4 steps / teacher DDIM 50 steps", base, lcm, 4, ddim, 50, TARGET_VS_50),
+                target("twitter: LCM-LoRA 4 steps / teacher DDIM 4 steps", base, lcm, 4, ddim, 4, TARGET_VS_4),
+                target("google fine-tune: LCM-LoRA 4 steps / its DDIM 50 steps", finetune, lcm, 4, ddim, 50,
+                        TARGET_FINETUNE_VS_50));
+    }
+
+    /** FID(a) / FID(b) of one sweep with the interval of the paired bootstrap replicates. */
+    private static Target target(String what, Sweep sweep, EvalConfig.Scheduler sa, int na, EvalConfig.Scheduler sb,
+            int nb, double bound) {
+        SweepResults.Setting a = sweep.result(sa, na);
+        SweepResults.Setting b = sweep.result(sb, nb);
+        return new Target(what, sweep.fid(sa, na) / sweep.fid(sb, nb), sweep.results().fidRatioInterval(a, b), bound);
     }
 
     private static String fid(SweepResults.Setting r) {
         return r == null ? "-" : String.format(Locale.ROOT, "%.2f", r.fid());
+    }
+
+    private static String interval(SweepResults.Setting r) {
+        return r == null || r.fidInterval() == null ? "-"
+                : String.format(Locale.ROOT, "[%.2f, %.2f]", r.fidInterval().low(), r.fidInterval().high());
+    }
+
+    /** The mean probability of the prompt's category with its interval, e.g. "0.62 [0.58, 0.66]". */
+    private static String alignment(SweepResults.Setting r) {
+        if (r == null || r.alignment() == null) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f", r.alignment()) + (r.alignmentInterval() == null ? ""
+                : String.format(Locale.ROOT, " [%.2f, %.2f]", r.alignmentInterval().low(), r.alignmentInterval().high()));
+    }
+
+    /** "n / ref" of the twitter sweep, and of the google one when it differs. */
+    private static String counts(SweepResults.Setting rb, SweepResults.Setting rf) {
+        String b = rb == null ? "-" : rb.samples() + " / " + rb.referenceSamples();
+        String f = rf == null ? "-" : rf.samples() + " / " + rf.referenceSamples();
+        return b.equals(f) ? b : b + "; google " + f;
     }
 
     /** A grid row: a sweep's setting, labelled. */

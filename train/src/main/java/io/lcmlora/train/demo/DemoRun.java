@@ -34,11 +34,12 @@ import java.util.stream.Stream;
  * is skipped, so a rerun resumes after the last finished stage.
  */
 public final class DemoRun {
-    /** Demo options: train the teacher and classifier from scratch, prompts per style. */
+    /** Demo options: train the teacher and classifier from scratch, prompts per style (0 = every held-out caption). */
     public record Options(boolean fromScratch, int prompts) {
         public Options {
-            if (prompts < 2) {
-                throw new IllegalArgumentException("--prompts must be >= 2 (FID needs a covariance), got " + prompts);
+            if (prompts < 0 || prompts == 1) {
+                throw new IllegalArgumentException("--prompts must be 0 (all held-out captions) or >= 2 (FID needs a "
+                        + "covariance), got " + prompts);
             }
         }
     }
@@ -136,7 +137,7 @@ public final class DemoRun {
         s.add(new Stage("data", paths.manifest32(base) + ", " + paths.manifest32(fine), this::dataBuilt, this::buildData));
         s.add(new Stage("prep", paths.prep().toString(), () -> Files.isRegularFile(paths.trainManifest())
                 && Files.isRegularFile(paths.prompts(base)) && Files.isRegularFile(paths.prompts(fine))
-                && promptCount(paths.prompts(base)) == options.prompts(), this::prep));
+                && promptCount(paths.prompts(base)) == promptsWanted(), this::prep));
         s.add(new Stage("classifier", paths.classifier().toString(),
                 () -> Files.isRegularFile(paths.classifier().resolve("model.safetensors")), this::classifier));
         s.add(new Stage("teacher-" + base, paths.teacher(base).toString(), () -> teacherDone(base), this::teacherBase));
@@ -201,11 +202,15 @@ public final class DemoRun {
                 && Files.isRegularFile(paths.manifest32(DemoPaths.STYLE_FINETUNE));
     }
 
-    /** The sweep's results exist and are of the current prompt count (a prep with other --prompts redoes the eval). */
+    /**
+     * The sweep's results exist, are of the current prompt count (a prep with other --prompts redoes the eval) and of
+     * the current format (older results without intervals are redone; their images and features are reused).
+     */
     private boolean evalDone(String style) throws IOException {
         Path results = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
         return Files.isRegularFile(results)
-                && SweepResults.fromJson(Files.readString(results)).promptCount() == options.prompts();
+                && SweepResults.fromJson(Files.readString(results)).promptCount() == promptsWanted()
+                && SweepResults.fromJson(Files.readString(results)).version() == SweepResults.VERSION;
     }
 
     /** The report is newer than both sweeps' results. */
@@ -254,12 +259,24 @@ public final class DemoRun {
         EmojiDataset.build(tarballs, paths.heldoutList(), paths.emoji(), false, out::println);
     }
 
+    /** The held-out captions the sweeps use: common to both styles, all of them or --prompts of them. */
+    private List<String> captions() throws IOException {
+        return DemoPrep.pickCaptions(DemoPrep.heldOutCaptions(List.of(paths.manifest32(DemoPaths.STYLE_BASE),
+                paths.manifest32(DemoPaths.STYLE_FINETUNE))), options.prompts());
+    }
+
+    /** How many prompts the prompt files should have: --prompts, or with 0 every common held-out caption. */
+    private long promptsWanted() throws IOException {
+        return options.prompts() != 0 ? options.prompts() : dataBuilt() ? captions().size() : -1;
+    }
+
     private void prep() throws IOException {
         int n = DemoPrep.writeTrainManifest(paths.manifest32(DemoPaths.STYLE_BASE), paths.trainManifest());
         out.println("prep: " + n + " train images -> " + paths.trainManifest());
+        List<String> captions = captions();
         for (String style : List.of(DemoPaths.STYLE_BASE, DemoPaths.STYLE_FINETUNE)) {
-            int refs = DemoPrep.writePrompts(paths.manifest32(style), options.prompts(), paths.prompts(style));
-            out.println("prep: " + options.prompts() + " held-out prompts, " + refs + " reference images -> "
+            int refs = DemoPrep.writePrompts(paths.manifest32(style), captions, paths.prompts(style));
+            out.println("prep: " + captions.size() + " held-out prompts (by caption), " + refs + " reference images -> "
                     + paths.prompts(style));
         }
     }

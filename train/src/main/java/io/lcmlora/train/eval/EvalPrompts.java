@@ -17,12 +17,12 @@ import java.util.Set;
 
 /**
  * The held-out prompt file: JSON Lines, one object per line,
- * {@code {"prompt": "...", "negative_prompt": "...", "references": ["img/0001.png", ...]}}. Only {@code prompt} is
- * required; reference paths are relative to the prompt file's folder (absolute ones are kept). Blank lines are
+ * {@code {"prompt": "...", "negative_prompt": "...", "references": ["img/0001.png", ...], "label": "..."}}. Only
+ * {@code prompt} is required; {@code label} is the prompt's class for a classifier's prompt-alignment score; reference paths are relative to the prompt file's folder (absolute ones are kept). Blank lines are
  * skipped; any other line that is not such an object is an error naming the file and line.
  */
 public final class EvalPrompts {
-    static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "references");
+    static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "references", "label");
 
     private EvalPrompts() {}
 
@@ -61,7 +61,7 @@ public final class EvalPrompts {
         for (Map.Entry<String, JsonElement> k : o.entrySet()) {
             if (!KEYS.contains(k.getKey())) {
                 throw new IOException(where + ": unknown key '" + k.getKey() + "', expected " + List.of("prompt",
-                        "negative_prompt", "references"));
+                        "negative_prompt", "references", "label"));
             }
         }
         String prompt = string(o, "prompt", where);
@@ -83,7 +83,7 @@ public final class EvalPrompts {
                 refs.add(base.resolve(p.getAsString()).normalize());
             }
         }
-        return new EvalPrompt(index, prompt, negative, refs);
+        return new EvalPrompt(index, prompt, negative, refs, string(o, "label", where));
     }
 
     private static String string(JsonObject o, String key, String where) throws IOException {

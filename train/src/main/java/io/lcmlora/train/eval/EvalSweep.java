@@ -2,13 +2,19 @@ package io.lcmlora.train.eval;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import ai.djl.ndarray.NDManager;
+import io.lcmlora.eval.ClipScore;
+import io.lcmlora.eval.DomainClassifier;
+import io.lcmlora.eval.DomainClassifierConfig;
 import io.lcmlora.eval.FeatureExtractor;
 import io.lcmlora.eval.FeatureStats;
 import io.lcmlora.eval.FidStats;
 import io.lcmlora.eval.FrechetDistance;
 import io.lcmlora.eval.ImageFolder;
 import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.io.ModelWeights;
 import io.lcmlora.io.SafeTensorsFile;
+import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.parallel.Shard;
 import java.awt.image.BufferedImage;
@@ -38,6 +44,10 @@ import java.util.Map;
  *   <li>Each setting's statistics from its PNGs on disk (so a resumed sweep measures exactly what a fresh one
  *       would), cached beside them under the same kind of key; FID against the reference (its square root taken
  *       once), with both sample counts and the warnings.</li>
+ *   <li>With a {@code clip_score} block, each image's CLIP score against its own prompt, cached beside the images.</li>
+ *   <li>The bootstrap over prompts ({@link PromptBootstrap}): every FID and CLIP score recomputed on the same
+ *       resamples of prompts (with their generated and reference images), giving each value's interval and the
+ *       replicates that bound ratios.</li>
  *   <li>Write the sample grids, {@code results.json}, {@code results.md} and the FID-vs-steps plot.</li>
  * </ol>
  */
@@ -89,28 +99,95 @@ public final class EvalSweep {
 
     private SweepResults run() throws IOException {
         generate(Shard.all());
-        try (LazyExtractor extractor = new LazyExtractor()) {
+        try (LazyExtractor extractor = new LazyExtractor(); LazyClipScore clip = new LazyClipScore()) {
             ReferenceStats ref = referenceStats(extractor);
             FrechetDistance.Reference sqrt = new FrechetDistance.Reference(ref.stats());
-            List<SweepResults.Setting> rows = new ArrayList<>();
+            List<FeatureTable> tables = new ArrayList<>();
+            List<double[]> clipScores = new ArrayList<>();
+            List<double[]> alignments = new ArrayList<>();
+            int[] labels = labels(extractor);
+            List<FidStats.Report> reports = new ArrayList<>();
             for (SweepSetting s : settings) {
-                FeatureStats stats = settingStats(s, extractor);
-                FidStats.Report report = FidStats.compare(sqrt, ref.stats(), stats);
+                FeatureTable table = settingFeatures(s, extractor);
+                FidStats.Report report = FidStats.compare(sqrt, ref.stats(), table.stats());
+                tables.add(table);
+                reports.add(report);
+                clipScores.add(config.clipScore() == null ? null : clipScores(s, clip));
+                alignments.add(labels == null ? null : alignment(s, extractor, labels));
                 writeGrid(s);
-                rows.add(row(s, report));
                 progress.message(String.format(Locale.ROOT, "%s: FID %.3f (%d samples vs %d reference)", s.name(),
                         report.fid(), report.samplesB(), report.samplesA()));
             }
+            Intervals iv = bootstrap(ref, tables, clipScores, alignments);
+            List<SweepResults.Setting> rows = new ArrayList<>();
+            for (int i = 0; i < settings.size(); i++) {
+                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i), iv, i);
+                rows.add(row);
+                if (iv != null) {
+                    progress.message(String.format(Locale.ROOT, "%s: FID %s %s%s", row.name(), SweepResults.fid(row.fid()),
+                            SweepResults.interval(row.fidInterval()), row.clipScore() == null ? ""
+                                    : String.format(Locale.ROOT, ", CLIP score %.2f %s", row.clipScore(),
+                                            SweepResults.interval(row.clipScoreInterval()))));
+                }
+            }
             FeatureStats r = ref.stats();
-            SweepResults results = new SweepResults(SweepResults.FORMAT, 1, config.prompts(), prompts.size(),
-                    config.seeds(), config.imagesPerPrompt(), config.width(), config.height(), r.extractor(),
-                    config.features().preprocessing(), r.dim(), new SweepResults.Reference(
-                            config.referenceStatsPath().toString(), r.count(), ref.source()), rows);
+            EvalConfig.BootstrapConfig bc = config.bootstrap();
+            SweepResults results = new SweepResults(SweepResults.FORMAT, SweepResults.VERSION, config.prompts(),
+                    prompts.size(), config.seeds(), config.imagesPerPrompt(), config.width(), config.height(),
+                    r.extractor(), config.features().preprocessing(), r.dim(), new SweepResults.Reference(
+                            config.referenceStatsPath().toString(), r.count(), ref.source()),
+                    new SweepResults.Bootstrap("prompt", prompts.size(), iv == null ? 0 : bc.resamples(), bc.seed(),
+                            bc.level()),
+                    config.clipScore() == null ? null : "CLIP score (100 * max(cos, 0), mean over images): vision "
+                            + config.clipScore().vision() + ", text " + config.clipScore().text(),
+                    labels == null ? null : "prompt alignment: the classifier's probability of the prompt's own label "
+                            + "(mean over images)",
+                    rows);
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_JSON), results.toJson());
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_MD), results.toMarkdown());
             writePlot(results);
             return results;
         }
+    }
+
+    /** Bootstrap replicates per setting: FID and CLIP score on the same resamples of prompts. */
+    private record Intervals(double[][] fid, double[][] clip, double[][] align, double level) {}
+
+    /**
+     * The bootstrap over prompts ({@link PromptBootstrap}): per resample the reference moments of the drawn prompts'
+     * reference images (or the fixed precomputed statistics), then every setting's FID and CLIP score on the same
+     * draw. Null when {@code bootstrap.resamples} is 0 or there are fewer than 2 prompts.
+     */
+    private Intervals bootstrap(ReferenceStats ref, List<FeatureTable> tables, List<double[]> clipScores,
+            List<double[]> alignments) {
+        EvalConfig.BootstrapConfig bc = config.bootstrap();
+        if (bc.resamples() == 0 || prompts.size() < 2) {
+            return null;
+        }
+        progress.message(String.format(Locale.ROOT, "bootstrap: %d resamples of %d prompts", bc.resamples(),
+                prompts.size()));
+        int[][] counts = PromptBootstrap.resamples(prompts.size(), bc.resamples(), bc.seed());
+        double[][] fid = new double[tables.size()][bc.resamples()];
+        double[][] clip = new double[tables.size()][bc.resamples()];
+        double[][] align = new double[tables.size()][bc.resamples()];
+        FrechetDistance.Reference fixed = ref.table() == null ? new FrechetDistance.Reference(ref.stats()) : null;
+        for (int b = 0; b < counts.length; b++) {
+            FrechetDistance.Reference r = fixed;
+            if (r == null) {
+                PromptBootstrap.Moments m = PromptBootstrap.moments(ref.table().rows(),
+                        PromptBootstrap.imageWeights(ref.table().prompts(), counts[b]));
+                r = new FrechetDistance.Reference(m.mean(), m.covariance());
+            }
+            for (int i = 0; i < tables.size(); i++) {
+                FeatureTable t = tables.get(i);
+                double[] w = PromptBootstrap.imageWeights(t.prompts(), counts[b]);
+                PromptBootstrap.Moments m = PromptBootstrap.moments(t.rows(), w);
+                fid[i][b] = r.distance(m.mean(), m.covariance()).value();
+                clip[i][b] = clipScores.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(clipScores.get(i), w);
+                align[i][b] = alignments.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(alignments.get(i), w);
+            }
+        }
+        return new Intervals(fid, clip, align, bc.level());
     }
 
     // ---- 1-2. generation ----
@@ -252,52 +329,169 @@ public final class EvalSweep {
         }
     }
 
-    private record ReferenceStats(FeatureStats stats, String source) {}
+    /** The reference statistics, and their per-image features when they come from the prompt file's images. */
+    private record ReferenceStats(FeatureStats stats, String source, FeatureTable table) {}
 
     private ReferenceStats referenceStats(LazyExtractor extractor) throws IOException {
         Path file = config.referenceStatsPath();
         List<Path> refs = new ArrayList<>();
-        for (EvalPrompt p : prompts) {
-            refs.addAll(p.references());
+        List<Integer> groups = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            for (Path r : prompts.get(i).references()) {
+                refs.add(r);
+                groups.add(i);
+            }
         }
         if (refs.isEmpty()) {
             if (!Files.isRegularFile(file)) {
                 throw new NoSuchFileException(file + " (the prompt file names no reference images, so reference_stats "
                         + "must be an existing stats file, e.g. from 'lcm fid stats')");
             }
-            return new ReferenceStats(FeatureStats.load(file), "precomputed stats file");
+            return new ReferenceStats(FeatureStats.load(file), "precomputed stats file", null);
         }
-        String source = refs.size() + " reference images of " + config.prompts();
-        return new ReferenceStats(cachedStats(file, refs, extractor, "reference"), source);
-    }
-
-    private FeatureStats settingStats(SweepSetting s, LazyExtractor extractor) throws IOException {
-        List<Path> files = images(s).stream().map(SweepLayout.Image::file).toList();
-        return cachedStats(layout.stats(s), files, extractor, s.name());
-    }
-
-    /** Stats of {@code files} from {@code cache} when its key matches, else computed and cached. */
-    private FeatureStats cachedStats(Path cache, List<Path> files, LazyExtractor extractor, String what)
-            throws IOException {
-        String key = cacheKey(extractor.identity(), files);
-        if (Files.isRegularFile(cache)) {
-            String stored;
-            try (SafeTensorsFile st = SafeTensorsFile.open(cache)) {
+        String key = cacheKey(extractor.identity(), refs);
+        String stored = null;
+        if (Files.isRegularFile(file)) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(file)) {
                 stored = st.metadata().get(CACHE_KEY);
             }
             if (stored == null) {
-                throw new IOException(cache + ": exists but was not written by a sweep (no '" + CACHE_KEY + "' entry), "
+                throw new IOException(file + ": exists but was not written by a sweep (no '" + CACHE_KEY + "' entry), "
                         + "so it is not overwritten; to compare against these precomputed statistics, list no "
                         + "references in the prompt file, otherwise point reference_stats to another file");
             }
-            if (key.equals(stored)) {
-                return FeatureStats.load(cache);
+        }
+        FeatureTable table = cachedFeatures(featuresFile(file), refs, groups.stream().mapToInt(Integer::intValue).toArray(),
+                extractor, "reference");
+        FeatureStats stats = table.stats();
+        if (!key.equals(stored)) {
+            stats.save(file, Map.of(CACHE_KEY, key));
+        }
+        String source = refs.size() + " reference images of " + config.prompts();
+        return new ReferenceStats(stats, source, table);
+    }
+
+    /** The per-image features cached beside a stats file: {@code X.safetensors} -> {@code X.features.safetensors}. */
+    static Path featuresFile(Path statsFile) {
+        String name = statsFile.getFileName().toString();
+        String stem = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
+        return statsFile.resolveSibling(stem + ".features.safetensors");
+    }
+
+    private FeatureTable settingFeatures(SweepSetting s, LazyExtractor extractor) throws IOException {
+        List<SweepLayout.Image> images = images(s);
+        List<Path> files = images.stream().map(SweepLayout.Image::file).toList();
+        return cachedFeatures(layout.features(s), files, promptPositions(images), extractor, s.name());
+    }
+
+    /** Each image's prompt as its position in the prompt list (the bootstrap's resampling unit). */
+    private int[] promptPositions(List<SweepLayout.Image> images) {
+        Map<EvalPrompt, Integer> pos = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            pos.put(prompts.get(i), i);
+        }
+        return images.stream().mapToInt(img -> pos.get(img.prompt())).toArray();
+    }
+
+    /** Features of {@code files} from {@code cache} when its key matches, else computed and cached. */
+    private FeatureTable cachedFeatures(Path cache, List<Path> files, int[] groups, LazyExtractor extractor, String what)
+            throws IOException {
+        String key = cacheKey(extractor.identity(), files);
+        if (Files.isRegularFile(cache)) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(cache)) {
+                if (key.equals(st.metadata().get(CACHE_KEY))) {
+                    return FeatureTable.load(st);
+                }
             }
         }
         progress.message("features of " + what + ": " + files.size() + " images");
-        FeatureStats stats = FidStats.ofFiles(files, extractor.get(), config.features().batchSize(), null);
-        stats.save(cache, Map.of(CACHE_KEY, key));
-        return stats;
+        FeatureTable t = FeatureTable.compute(files, groups, extractor.get(), config.features().batchSize());
+        t.save(cache, Map.of(CACHE_KEY, key));
+        return t;
+    }
+
+    // ---- CLIP score ----
+
+    /** The CLIP towers, loaded on first use, with the prompts' text embeddings. */
+    private final class LazyClipScore implements AutoCloseable {
+        private ClipScore clip;
+        private double[][] text;
+
+        String identity() throws IOException {
+            EvalConfig.ClipScoreConfig c = config.clipScore();
+            StringBuilder id = new StringBuilder("clip_score;vision=" + c.vision() + ";text=" + c.text() + ";tokenizer="
+                    + c.tokenizer());
+            for (String dir : new String[] {c.vision(), c.text()}) {
+                for (Path w : ModelWeights.files(Path.of(dir), null)) {
+                    id.append(';').append(w).append('=').append(Files.size(w)).append('@')
+                            .append(Files.getLastModifiedTime(w).toMillis());
+                }
+            }
+            return id.toString();
+        }
+
+        ClipScore get() throws IOException {
+            if (clip == null) {
+                EvalConfig.ClipScoreConfig c = config.clipScore();
+                Path text = Path.of(c.text());
+                clip = ClipScore.load(Path.of(c.vision()), text,
+                        ClipScore.tokenizer(text, c.tokenizer() == null ? null : Path.of(c.tokenizer())));
+                progress.message("loaded " + clip.describe());
+            }
+            return clip;
+        }
+
+        double[][] textEmbeds() throws IOException {
+            if (text == null) {
+                text = get().textEmbeds(prompts.stream().map(EvalPrompt::prompt).toList());
+            }
+            return text;
+        }
+
+        @Override
+        public void close() {
+            if (clip != null) {
+                clip.close();
+            }
+        }
+    }
+
+    /** Per-image CLIP scores of a setting (image against its own prompt), cached beside its images. */
+    private double[] clipScores(SweepSetting s, LazyClipScore clip) throws IOException {
+        List<SweepLayout.Image> images = images(s);
+        List<Path> files = images.stream().map(SweepLayout.Image::file).toList();
+        String key = cacheKey(clip.identity(), files);
+        Path cache = layout.clipScores(s);
+        if (Files.isRegularFile(cache)) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(cache)) {
+                if (key.equals(st.metadata().get(CACHE_KEY)) && st.info("clip_score").numel() == files.size()) {
+                    return st.doubles("clip_score");
+                }
+            }
+        }
+        progress.message("CLIP score of " + s.name() + ": " + files.size() + " images");
+        ClipScore cs = clip.get();
+        double[][] text = clip.textEmbeds();
+        int[] pos = promptPositions(images);
+        double[] out = new double[files.size()];
+        int batch = config.clipScore().batchSize();
+        for (int start = 0; start < files.size(); start += batch) {
+            int end = Math.min(files.size(), start + batch);
+            List<BufferedImage> imgs = new ArrayList<>();
+            for (Path f : files.subList(start, end)) {
+                imgs.add(ImageFolder.read(f));
+            }
+            double[][] emb;
+            try (NDManager m = NDManager.newBaseManager()) {
+                emb = cs.imageEmbeds(ImageFolder.load(imgs, files.subList(start, end), m));
+            }
+            for (int i = start; i < end; i++) {
+                out[i] = ClipScore.score(emb[i - start], text[pos[i]]);
+            }
+        }
+        new SafeTensorsWriter().addDoubles("clip_score", new long[] {out.length}, out)
+                .metadata(CACHE_KEY, key).metadata("clip", cs.describe()).write(cache);
+        return out;
     }
 
     /** SHA-256 over the extractor identity and each file's absolute path, size and modification time. */
@@ -322,14 +516,109 @@ public final class EvalSweep {
 
     // ---- 5. outputs ----
 
-    private SweepResults.Setting row(SweepSetting s, FidStats.Report report) throws IOException {
+    private SweepResults.Setting row(SweepSetting s, FidStats.Report report, double[] clipScores, double[] alignment,
+            Intervals iv, int i) throws IOException {
         double[] t = timing(s);
         List<SweepResults.Adapter> adapters = s.adapters().stream()
                 .map(a -> new SweepResults.Adapter(a.name(), a.file(), a.weight())).toList();
+        Double clip = mean(clipScores);
+        Double align = mean(alignment);
+        SweepResults.Interval fidInterval = iv == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.fid()[i], iv.level()));
+        SweepResults.Interval clipInterval = iv == null || clipScores == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.clip()[i], iv.level()));
+        SweepResults.Interval alignInterval = iv == null || alignment == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.align()[i], iv.level()));
         return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
-                s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), report.samplesB(), report.samplesA(),
-                s.name(), layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
-                report.warnings());
+                s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), fidInterval, report.samplesB(),
+                report.samplesA(), prompts.size(), clip, clipInterval, align, alignInterval, s.name(),
+                layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
+                report.warnings(), iv == null ? null : iv.fid()[i], iv == null || clipScores == null ? null : iv.clip()[i],
+                iv == null || alignment == null ? null : iv.align()[i]);
+    }
+
+    private static Double mean(double[] v) {
+        if (v == null) {
+            return null;
+        }
+        double sum = 0;
+        for (double x : v) {
+            sum += x;
+        }
+        return sum / v.length;
+    }
+
+    // ---- prompt alignment ----
+
+    /**
+     * Each prompt's label as a class index of the classifier extractor, or null when the prompt file gives no labels.
+     * Labels on some prompts only, labels with an extractor that has no class head, or a label the classifier does
+     * not know are errors naming the fix.
+     */
+    private int[] labels(LazyExtractor extractor) throws IOException {
+        long labelled = prompts.stream().filter(p -> p.label() != null).count();
+        if (labelled == 0) {
+            return null;
+        }
+        if (labelled < prompts.size()) {
+            EvalPrompt p = prompts.stream().filter(q -> q.label() == null).findFirst().orElseThrow();
+            throw new IllegalArgumentException(config.prompts() + ": prompt " + p.index() + " has no \"label\" while "
+                    + labelled + " others have one; label every prompt (or none) for the prompt-alignment column");
+        }
+        if (!(extractor.get() instanceof DomainClassifier dc)) {
+            throw new IllegalArgumentException(config.prompts() + ": the prompts carry \"label\"s, but features.type '"
+                    + config.features().type() + "' has no class head to score them; use features.type "
+                    + DomainClassifierConfig.TYPE + " or drop the labels");
+        }
+        List<String> classes = dc.config().classes();
+        int[] out = new int[prompts.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = classes.indexOf(prompts.get(i).label());
+            if (out[i] < 0) {
+                throw new IllegalArgumentException(config.prompts() + ": prompt " + prompts.get(i).index() + " has label \""
+                        + prompts.get(i).label() + "\", not one of the classifier's classes " + classes);
+            }
+        }
+        return out;
+    }
+
+    /** Per-image probability of its prompt's label under the classifier, cached beside the images. */
+    private double[] alignment(SweepSetting s, LazyExtractor extractor, int[] labels) throws IOException {
+        List<SweepLayout.Image> images = images(s);
+        List<Path> files = images.stream().map(SweepLayout.Image::file).toList();
+        int[] pos = promptPositions(images);
+        StringBuilder id = new StringBuilder("alignment;").append(extractor.identity()).append(";labels=");
+        for (int l : labels) {
+            id.append(l).append(',');
+        }
+        String key = cacheKey(id.toString(), files);
+        Path cache = layout.alignment(s);
+        if (Files.isRegularFile(cache)) {
+            try (SafeTensorsFile st = SafeTensorsFile.open(cache)) {
+                if (key.equals(st.metadata().get(CACHE_KEY)) && st.info("alignment").numel() == files.size()) {
+                    return st.doubles("alignment");
+                }
+            }
+        }
+        DomainClassifier dc = (DomainClassifier) extractor.get();
+        double[] out = new double[files.size()];
+        int batch = config.features().batchSize();
+        for (int start = 0; start < files.size(); start += batch) {
+            int end = Math.min(files.size(), start + batch);
+            List<BufferedImage> imgs = new ArrayList<>();
+            int[] want = new int[end - start];
+            for (int i = start; i < end; i++) {
+                imgs.add(ImageFolder.read(files.get(i)));
+                want[i - start] = labels[pos[i]];
+            }
+            double[] p;
+            try (NDManager m = NDManager.newBaseManager()) {
+                p = dc.classProbability(ImageFolder.load(imgs, files.subList(start, end), m), want);
+            }
+            System.arraycopy(p, 0, out, start, p.length);
+        }
+        new SafeTensorsWriter().addDoubles("alignment", new long[] {out.length}, out).metadata(CACHE_KEY, key).write(cache);
+        return out;
     }
 
     /** The first grid_prompts prompts (columns) by the first seeds (rows, at most {@value #GRID_ROWS}). */

@@ -28,8 +28,19 @@ public record SweepLayout(Path root) {
         return settingDir(s).resolve(String.format("%05d_%d.png", p.index(), seed));
     }
 
-    public Path stats(SweepSetting s) {
-        return settingDir(s).resolve("fid_stats.safetensors");
+    /** The setting's per-image features with their prompts ({@link FeatureTable}). */
+    public Path features(SweepSetting s) {
+        return settingDir(s).resolve("fid_features.safetensors");
+    }
+
+    /** The setting's per-image prompt alignment (classifier probability of the prompt's label). */
+    public Path alignment(SweepSetting s) {
+        return settingDir(s).resolve("alignment.safetensors");
+    }
+
+    /** The setting's per-image CLIP scores. */
+    public Path clipScores(SweepSetting s) {
+        return settingDir(s).resolve("clip_scores.safetensors");
     }
 
     public Path timing(SweepSetting s) {

@@ -17,8 +17,23 @@ import java.util.Map;
  */
 public record SweepResults(String format, int version, String prompts, int promptCount, List<Long> seeds,
         int imagesPerPrompt, int width, int height, String extractor, String preprocessing, int dims,
-        Reference reference, List<Setting> settings) {
+        Reference reference, Bootstrap bootstrap, String clipScore, String alignment, List<Setting> settings) {
     public static final String FORMAT = "lcm-eval-results";
+    /** 2: per-setting intervals over a bootstrap of prompts, CLIP score. */
+    public static final int VERSION = 2;
+
+    /**
+     * How the intervals were made: {@code resamples} draws of {@code prompts} prompts with replacement (seed
+     * {@code seed}), central {@code level} percentile intervals; {@code resamples} 0 = no intervals.
+     */
+    public record Bootstrap(String unit, int prompts, int resamples, long seed, double level) {}
+
+    /** A central percentile interval (null fields when there was no bootstrap). */
+    public record Interval(double low, double high) {
+        static Interval of(PromptBootstrap.Interval i) {
+            return i == null ? null : new Interval(i.low(), i.high());
+        }
+    }
 
     /** The reference statistics: file, sample count and where they came from. */
     public record Reference(String statsFile, long samples, String source) {}
@@ -30,10 +45,40 @@ public record SweepResults(String format, int version, String prompts, int promp
      * One setting's result. {@code imagesGenerated} and {@code generationSeconds} add up every run of the sweep that
      * generated images of this setting; {@code secondsPerImage} is their ratio (null when none was timed).
      */
+    /**
+     * {@code fidInterval} / {@code clipScoreInterval} come from the bootstrap (null without one); their replicates
+     * ({@code fidReplicates}, {@code clipScoreReplicates}, one per resample, the same resamples in every setting)
+     * let a reader bound any ratio or difference of two settings. {@code clipScore} is null without a
+     * {@code clip_score} block, {@code alignment} (mean probability of the prompt's label under a classifier
+     * extractor) without prompt labels.
+     */
     public record Setting(String name, String family, String model, String modelPath, String scheduler, int steps,
-            double guidance, List<Adapter> adapters, List<Long> timesteps, double fid, long samples,
-            long referenceSamples, String imagesDir, String grid, long imagesGenerated, double generationSeconds,
-            Double secondsPerImage, List<String> warnings) {}
+            double guidance, List<Adapter> adapters, List<Long> timesteps, double fid, Interval fidInterval,
+            long samples, long referenceSamples, int prompts, Double clipScore, Interval clipScoreInterval,
+            Double alignment, Interval alignmentInterval, String imagesDir, String grid, long imagesGenerated,
+            double generationSeconds, Double secondsPerImage, List<String> warnings, double[] fidReplicates,
+            double[] clipScoreReplicates, double[] alignmentReplicates) {}
+
+    /** The setting of a name. */
+    public Setting setting(String name) {
+        return settings.stream().filter(s -> s.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no setting named '" + name + "'"));
+    }
+
+    /**
+     * The interval of {@code a}'s FID over {@code b}'s, replicate by replicate (paired resamples); null without a
+     * bootstrap.
+     */
+    public PromptBootstrap.Interval fidRatioInterval(Setting a, Setting b) {
+        if (a.fidReplicates() == null || b.fidReplicates() == null || a.fidReplicates().length == 0) {
+            return null;
+        }
+        double[] r = new double[a.fidReplicates().length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.fidReplicates()[i] / b.fidReplicates()[i];
+        }
+        return PromptBootstrap.percentile(r, bootstrap.level());
+    }
 
     static Gson gson() {
         return new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().serializeNulls()
@@ -53,6 +98,16 @@ public record SweepResults(String format, int version, String prompts, int promp
         return String.format(Locale.ROOT, Math.abs(v) >= 1 ? "%.2f" : "%.3g", v);
     }
 
+    /** The interval column's header, e.g. "90% interval". */
+    private String interval() {
+        return Math.round(100 * bootstrap.level()) + "% interval";
+    }
+
+    /** An interval as the table shows it: "[low, high]" with the FID's digits, or "-". */
+    static String interval(Interval i) {
+        return i == null ? "-" : "[" + fid(i.low()) + ", " + fid(i.high()) + "]";
+    }
+
     /** A Markdown report: the setup, the FID table, every warning once (with the settings it concerns), the grids. */
     public String toMarkdown() {
         StringBuilder sb = new StringBuilder();
@@ -62,9 +117,24 @@ public record SweepResults(String format, int version, String prompts, int promp
                 .append('x').append(height).append(", PNG\n");
         sb.append("- features: ").append(extractor).append('\n');
         sb.append("- reference: ").append(reference.samples()).append(" samples (").append(reference.source())
-                .append(", `").append(reference.statsFile()).append("`)\n\n");
-        sb.append("| setting | model | sampler | steps | guidance | FID | samples | s/image |\n");
-        sb.append("|---|---|---|---:|---:|---:|---:|---:|\n");
+                .append(", `").append(reference.statsFile()).append("`)\n");
+        if (clipScore != null) {
+            sb.append("- ").append(clipScore).append('\n');
+        }
+        if (alignment != null) {
+            sb.append("- ").append(alignment).append('\n');
+        }
+        sb.append(bootstrap.resamples() == 0 ? "- intervals: none (bootstrap.resamples = 0)\n"
+                : String.format(Locale.ROOT, "- intervals: %d%% bootstrap percentile intervals over %d prompts (%d "
+                        + "resamples of prompts with their images, seed %d)%n", Math.round(100 * bootstrap.level()),
+                        bootstrap.prompts(), bootstrap.resamples(), bootstrap.seed()));
+        boolean clip = clipScore != null;
+        boolean align = alignment != null;
+        sb.append("\n| setting | model | sampler | steps | guidance | FID | ").append(interval())
+                .append(clip ? " | CLIP score | " + interval() : "").append(align ? " | alignment | " + interval() : "")
+                .append(" | prompts | samples | reference | s/image |\n");
+        sb.append("|---|---|---|---:|---:|---:|---:").append(clip ? "|---:|---:" : "").append(align ? "|---:|---:" : "")
+                .append("|---:|---:|---:|---:|\n");
         for (Setting s : settings) {
             StringBuilder sampler = new StringBuilder(s.scheduler());
             for (Adapter a : s.adapters()) {
@@ -72,7 +142,13 @@ public record SweepResults(String format, int version, String prompts, int promp
             }
             sb.append("| ").append(s.name()).append(" | ").append(s.model()).append(" | ").append(sampler).append(" | ")
                     .append(s.steps()).append(" | ").append(EvalConfig.number(s.guidance())).append(" | ")
-                    .append(fid(s.fid())).append(" | ").append(s.samples()).append(" | ")
+                    .append(fid(s.fid())).append(" | ").append(interval(s.fidInterval())).append(" | ")
+                    .append(clip ? (s.clipScore() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.clipScore()))
+                            + " | " + interval(s.clipScoreInterval()) + " | " : "")
+                    .append(align ? (s.alignment() == null ? "-" : String.format(Locale.ROOT, "%.3f", s.alignment()))
+                            + " | " + interval(s.alignmentInterval()) + " | " : "")
+                    .append(s.prompts()).append(" | ").append(s.samples()).append(" | ").append(s.referenceSamples())
+                    .append(" | ")
                     .append(s.secondsPerImage() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.secondsPerImage()))
                     .append(" |\n");
         }

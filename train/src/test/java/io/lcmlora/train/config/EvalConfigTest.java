@@ -97,5 +97,22 @@ class EvalConfigTest {
                 fails(MINIMAL.replace("steps: [1, 2, 4, 8], adapters", "steps: [2], timesteps: [999, 999], adapters")).key());
         assertEquals("precision", fails(MINIMAL + "precision: bf16\n").key());
         assertEquals("device", fails(MINIMAL + "device: tpu\n").key());
+        assertEquals("bootstrap.level", fails(MINIMAL + "bootstrap: {level: 1.0}\n").key());
+        assertEquals("bootstrap.resamples", fails(MINIMAL + "bootstrap: {resamples: -1}\n").key());
+        assertEquals("clip_score.text", fails(MINIMAL + "clip_score: {vision: v}\n").key());
+        assertEquals("clip_score.visoin", fails(MINIMAL + "clip_score: {visoin: v, text: t}\n").key());
+    }
+
+    @Test
+    void clipScoreAndBootstrapBlocks() {
+        EvalConfig c = EvalConfig.parse(MINIMAL).requireRunnable();
+        assertNull(c.clipScore());
+        assertEquals(new EvalConfig.BootstrapConfig(200, 0, 0.9), c.bootstrap());
+        EvalConfig d = EvalConfig.parse(MINIMAL + "clip_score: {vision: ip/image_encoder, text: sdxl/text_encoder_2, "
+                + "tokenizer: sdxl/tokenizer_2}\nbootstrap: {resamples: 50, seed: 3}\n");
+        assertEquals(new EvalConfig.ClipScoreConfig("ip/image_encoder", "sdxl/text_encoder_2", "sdxl/tokenizer_2", 16),
+                d.clipScore());
+        assertEquals(new EvalConfig.BootstrapConfig(50, 3, 0.9), d.bootstrap());
+        assertEquals(d, EvalConfig.parse(d.toYaml()));
     }
 }

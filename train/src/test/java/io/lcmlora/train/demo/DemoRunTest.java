@@ -156,7 +156,8 @@ class DemoRunTest {
         assertEquals("{\"image\":\"../../data/emoji/twitter/img32/t0.png\",\"caption\":\"train 0, cat\"}", lines.get(0));
 
         Path promptFile = tmp.resolve("runs/prep/prompts.jsonl");
-        assertEquals(7, DemoPrep.writePrompts(manifest, 3, promptFile));
+        List<String> captions = DemoPrep.pickCaptions(DemoPrep.heldOutCaptions(List.of(manifest)), 3);
+        assertEquals(7, DemoPrep.writePrompts(manifest, captions, promptFile));
         List<EvalPrompt> prompts = EvalPrompts.read(promptFile);
         // floor(k * 7 / 3) = 0, 2, 4; the other four (1, 3, 5, 6) go round-robin to prompts 0, 1, 2, 0
         assertEquals(List.of("heldout 0, cat", "heldout 2, cat", "heldout 4, cat"),
@@ -165,7 +166,35 @@ class DemoRunTest {
                 prompts.get(0).references());
         assertEquals(List.of(dir.resolve("img32/h2.png"), dir.resolve("img32/h3.png")), prompts.get(1).references());
         assertEquals(7, prompts.stream().mapToInt(p -> p.references().size()).sum());
-        assertThrows(IOException.class, () -> DemoPrep.writePrompts(manifest, 8, promptFile));
+        assertThrows(IllegalArgumentException.class,
+                () -> DemoPrep.pickCaptions(DemoPrep.heldOutCaptions(List.of(manifest)), 8));
+    }
+
+    /** A style missing a held-out image gets the same prompts as the other: chosen by caption, not by position. */
+    @Test
+    void promptsAreChosenByCaptionCommonToBothStyles() throws IOException {
+        Path tw = writeManifest(tmp.resolve("data/emoji/twitter"), 2, 7, -1);
+        Path go = writeManifest(tmp.resolve("data/emoji/google"), 2, 7, 2); // google lacks "heldout 2"
+        List<String> common = DemoPrep.heldOutCaptions(List.of(tw, go));
+        assertEquals(List.of("heldout 0, cat", "heldout 1, cat", "heldout 3, cat", "heldout 4, cat", "heldout 5, cat",
+                "heldout 6, cat"), common);
+        assertEquals(common, DemoPrep.pickCaptions(common, 0), "0 = every common caption");
+        List<String> picked = DemoPrep.pickCaptions(common, 3); // floor(k * 6 / 3) = 0, 2, 4
+        assertEquals(List.of("heldout 0, cat", "heldout 3, cat", "heldout 5, cat"), picked);
+        Path pt = tmp.resolve("runs/prep/prompts-twitter.jsonl");
+        Path pg = tmp.resolve("runs/prep/prompts-google.jsonl");
+        assertEquals(7, DemoPrep.writePrompts(tw, picked, pt));
+        assertEquals(6, DemoPrep.writePrompts(go, picked, pg));
+        List<EvalPrompt> a = EvalPrompts.read(pt);
+        List<EvalPrompt> b = EvalPrompts.read(pg);
+        assertEquals(a.stream().map(EvalPrompt::prompt).toList(), b.stream().map(EvalPrompt::prompt).toList());
+        // each prompt's first reference is its own caption's image in that style
+        for (int i = 0; i < 3; i++) {
+            String own = "h" + picked.get(i).replaceAll("\\D", "") + ".png";
+            assertEquals(own, a.get(i).references().get(0).getFileName().toString());
+            assertEquals(own, b.get(i).references().get(0).getFileName().toString());
+        }
+        assertEquals(6, b.stream().mapToInt(p -> p.references().size()).sum());
     }
 
     private static List<String> done(DemoRun run) throws IOException {
@@ -185,6 +214,11 @@ class DemoRunTest {
 
     /** A manifest-32.jsonl with interleaved train and held-out lines (image files are not needed by the prep). */
     private static Path writeManifest(Path dir, int train, int heldout) throws IOException {
+        return writeManifest(dir, train, heldout, -1);
+    }
+
+    /** The same without held-out line {@code skip} (a style that lacks that image). */
+    private static Path writeManifest(Path dir, int train, int heldout, int skip) throws IOException {
         Files.createDirectories(dir);
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < Math.max(train, heldout); i++) {
@@ -192,7 +226,7 @@ class DemoRunTest {
                 sb.append("{\"image\":\"img32/t").append(i).append(".png\",\"caption\":\"train ").append(i)
                         .append(", cat\",\"category\":\"c\",\"split\":\"train\"}\n");
             }
-            if (i < heldout) {
+            if (i < heldout && i != skip) {
                 sb.append("{\"image\":\"img32/h").append(i).append(".png\",\"caption\":\"heldout ").append(i)
                         .append(", cat\",\"category\":\"c\",\"split\":\"heldout\"}\n");
             }

@@ -106,7 +106,7 @@ class EvalSweepTest {
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
                 tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
                 new EvalConfig.FeaturesConfig("pixels", null, 8, "none", 5), null, settings,
-                tmp.resolve("out").toString(), 4);
+                tmp.resolve("out").toString(), 4, null, EvalConfig.BootstrapConfig.defaults());
     }
 
     static FeatureExtractors extractors() {
@@ -217,9 +217,36 @@ class EvalSweepTest {
         assertTrue(fids[3] > fids[4], java.util.Arrays.toString(fids));
 
         String md = Files.readString(out.resolve("results.md"));
-        assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | samples | s/image |"), md);
+        assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | 90% interval | prompts | samples "
+                + "| reference | s/image |"), md);
+        SweepResults.Setting lcm4 = first.settings().get(2);
         assertTrue(md.contains("| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | " + SweepResults.fid(fids[2]) + " | "
-                + perSetting + " |"), md);
+                + SweepResults.interval(lcm4.fidInterval()) + " | " + PROMPTS + " | " + perSetting + " | " + PROMPTS * 2
+                + " |"), md);
+
+        // the bootstrap, brute force: replicate b is the FID of the image lists with each drawn prompt's images
+        // (generated and reference) repeated by its draw count
+        assertEquals(200, json.getAsJsonObject("bootstrap").get("resamples").getAsInt());
+        int[][] counts = PromptBootstrap.resamples(PROMPTS, 200, 0);
+        for (int b : new int[] {0, 7}) {
+            List<Path> dupRefs = new ArrayList<>();
+            List<Path> dupFiles = new ArrayList<>();
+            for (int p = 0; p < PROMPTS; p++) {
+                for (int k = 0; k < counts[b][p]; k++) {
+                    dupRefs.add(refs.get(2 * p));
+                    dupRefs.add(refs.get(2 * p + 1));
+                    for (long seed : new long[] {0, 1, 10, 11}) {
+                        dupFiles.add(out.resolve("lcm-4steps").resolve(String.format("%05d_%d.png", p, seed)));
+                    }
+                }
+            }
+            double want = fidByHand(dupRefs, dupFiles);
+            assertEquals(want, lcm4.fidReplicates()[b], 1e-8 * Math.max(1, want), "replicate " + b);
+        }
+        double[] sorted = lcm4.fidReplicates().clone();
+        java.util.Arrays.sort(sorted);
+        assertEquals(PromptBootstrap.quantile(sorted, 0.05), lcm4.fidInterval().low(), 0.0);
+        assertEquals(PromptBootstrap.quantile(sorted, 0.95), lcm4.fidInterval().high(), 0.0);
         for (String n : names) {
             BufferedImage grid = ImageIO.read(out.resolve("grid_" + n + ".png").toFile());
             // 4 prompt columns, 4 seed rows (0, 1, 10, 11) of 192-px cells
@@ -289,7 +316,7 @@ class EvalSweepTest {
         Path fresh = tmp.resolve("fresh");
         EvalConfig cfg2 = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), cfg.imagesPerPrompt(),
                 cfg.width(), cfg.height(), 1, null, cfg.device(), cfg.precision(), cfg.features(), null, cfg.settings(),
-                fresh.toString(), cfg.gridPrompts());
+                fresh.toString(), cfg.gridPrompts(), null, cfg.bootstrap());
         SweepResults clean = EvalSweep.run(cfg2, new FakeGenerator(), extractors(), SweepProgress.none());
         for (int i = 0; i < 5; i++) {
             assertEquals(clean.settings().get(i).fid(), results.settings().get(i).fid(), 0.0);
@@ -311,10 +338,10 @@ class EvalSweepTest {
         Files.writeString(tmp.resolve("data/bare.jsonl"), bare.toString());
         List<EvalConfig.SettingSpec> one = List.of(cfg.settings().get(0));
         EvalConfig withRefs = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4);
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4, null, cfg.bootstrap());
         EvalConfig precomputed = new EvalConfig(cfg.models(), cfg.adapters(), tmp.resolve("data/bare.jsonl").toString(),
                 cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(),
-                one, tmp.resolve("b").toString(), 4);
+                one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
         SweepResults a = EvalSweep.run(withRefs, new FakeGenerator(), extractors(), SweepProgress.none());
         SweepResults b = EvalSweep.run(precomputed, new FakeGenerator(), extractors(), SweepProgress.none());
         assertEquals("precomputed stats file", b.reference().source());
@@ -324,7 +351,7 @@ class EvalSweepTest {
         // a stats file the sweep did not write is not a cache to overwrite
         byte[] before = Files.readAllBytes(stats);
         EvalConfig clash = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4);
+                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
         IOException e = assertThrows(IOException.class,
                 () -> EvalSweep.run(clash, new FakeGenerator(), extractors(), SweepProgress.none()));
         assertTrue(e.getMessage().contains("not written by a sweep"), e.getMessage());
