@@ -60,6 +60,8 @@ public final class ImageDataset {
             return Optional.of(new Example(index, id, raw.caption(), p, bucket));
         } catch (SkipException e) {
             skips().skip(e.reason(), id);
+        } catch (TarReader.TarException e) {
+            skips().skip(e.reason(), e.getMessage());
         } catch (IOException e) {
             skips().skip("read error", id + " (" + e.getMessage() + ")");
         }
