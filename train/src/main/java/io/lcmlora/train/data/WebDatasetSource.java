@@ -5,7 +5,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -30,8 +29,6 @@ import java.util.stream.Stream;
 public final class WebDatasetSource implements ImageCaptionSource {
     static final Set<String> IMAGE_EXT = Set.of("jpg", "jpeg", "png", "webp", "bmp");
     static final Set<String> TEXT_EXT = Set.of("txt", "text", "caption");
-    static final long MAX_TEXT_BYTES = 1 << 20;
-    static final long MAX_IMAGE_BYTES = 256L << 20;
 
     private record Example(int shard, String key, TarReader.Entry image, TarReader.Entry text, TarReader.Entry json) {}
 
@@ -159,7 +156,7 @@ public final class WebDatasetSource implements ImageCaptionSource {
         int w = 0;
         int h = 0;
         if (e.json != null) {
-            JsonObject o = json(bytes(ch, e.json, MAX_TEXT_BYTES, shard), id(index));
+            JsonObject o = json(DataFiles.utf8(bytes(ch, e.json, DataFiles.MAX_TEXT_BYTES, shard), id(index)), id(index));
             JsonElement c = o.has("caption") ? o.get("caption") : o.get("text");
             if (c != null && c.isJsonPrimitive() && c.getAsJsonPrimitive().isString()) {
                 caption = c.getAsString();
@@ -168,21 +165,21 @@ public final class WebDatasetSource implements ImageCaptionSource {
             h = JsonlSource.size(o, "original_height", "height");
         }
         if (e.text != null) {
-            caption = new String(bytes(ch, e.text, MAX_TEXT_BYTES, shard), StandardCharsets.UTF_8);
+            caption = DataFiles.utf8(bytes(ch, e.text, DataFiles.MAX_TEXT_BYTES, shard), id(index));
         }
         if (caption == null) {
             throw new SkipException("no caption", id(index) + " (json has no caption/text)");
         }
-        return new RawSample(id(index), bytes(ch, e.image, MAX_IMAGE_BYTES, shard), caption.strip(), w, h);
+        return new RawSample(id(index), bytes(ch, e.image, DataFiles.MAX_IMAGE_BYTES, shard), caption.strip(), w, h);
     }
 
     private static byte[] bytes(FileChannel ch, TarReader.Entry m, long max, Path shard) throws IOException {
         return TarReader.readAt(ch, m, max, shard.getFileName().toString());
     }
 
-    private static JsonObject json(byte[] b, String id) throws SkipException {
+    private static JsonObject json(String text, String id) throws SkipException {
         try {
-            JsonElement el = JsonParser.parseString(new String(b, StandardCharsets.UTF_8));
+            JsonElement el = JsonParser.parseString(text);
             if (el.isJsonObject()) {
                 return el.getAsJsonObject();
             }
