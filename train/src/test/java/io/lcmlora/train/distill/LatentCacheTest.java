@@ -164,4 +164,24 @@ class LatentCacheTest {
             throw new UncheckedIOException(e);
         }
     }
+
+    /** Without a cache the probe pass decodes on data.num_workers threads; usable examples and counts do not change. */
+    @Test
+    void liveDataProbeIsTheSameForAnyWorkerCount(@TempDir Path tmp) throws Exception {
+        HostileData.Fixture f = HostileData.jsonl(tmp.resolve("data"));
+        List<String> reports = new ArrayList<>();
+        List<int[]> buckets = new ArrayList<>();
+        for (int workers : new int[] {0, 3}) {
+            TrainConfig c = TinyRun.config(tmp.resolve("run"), "data.source=jsonl", "data.paths=[" + f.path() + "]",
+                    "cache.enabled=false", "data.num_workers=" + workers);
+            try (LiveData d = LiveData.open(c, load(c))) {
+                assertEquals(f.usable(), d.size());
+                buckets.add(d.buckets());
+                reports.add(d.skipReport());
+            }
+        }
+        assertArrayEquals(buckets.get(0), buckets.get(1));
+        assertEquals(reports.get(0), reports.get(1));
+        assertTrue(reports.get(0).startsWith("skipped 11: "), reports.get(0));
+    }
 }
