@@ -10,6 +10,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 
@@ -20,8 +21,10 @@ import java.util.function.IntFunction;
  *
  * <p>Memory: before an image is decoded its header size gives the bytes that decoding and {@link Preprocess#apply}
  * will allocate ({@link ImageDecoder.Size#decodeBytes()} + {@link Preprocess.Plan#workingBytes()}); an image over
- * {@link #maxImageBytes()} is skipped as {@code image too large} without allocating. With {@link #forEach} and
- * {@code n} workers at most {@code 2n} examples are in flight, so peak memory is bounded by {@code 2n} budgets.
+ * {@link #maxImageBytes()} is skipped as {@code image too large} without allocating. The budget is shared: a
+ * decode reserves its bytes from it first and waits while other workers hold them, so the working memory of all
+ * {@link #forEach} workers together stays within one budget (plus the finished examples in flight, at most
+ * {@code 2n} for {@code n} workers, each {@code 3 x target pixels} floats).
  */
 public final class ImageDataset {
     /** Default per-image budget: enough for an image of {@link ImageDecoder#MAX_PIXELS} at 8192 px. */
@@ -38,6 +41,8 @@ public final class ImageDataset {
     private final AspectBuckets buckets;
     private final DataConfig.EmptyCaptions emptyCaptions;
     private final long maxImageBytes;
+    /** The budget in KiB, shared by every thread decoding for this dataset. */
+    private final Semaphore budgetKib;
 
     public ImageDataset(ImageCaptionSource source, Preprocess preprocess, AspectBuckets buckets,
             DataConfig.EmptyCaptions emptyCaptions, long maxImageBytes) {
@@ -49,6 +54,7 @@ public final class ImageDataset {
         this.buckets = buckets;
         this.emptyCaptions = emptyCaptions;
         this.maxImageBytes = maxImageBytes;
+        this.budgetKib = new Semaphore((int) Math.min(Integer.MAX_VALUE, (maxImageBytes + 1023) / 1024));
     }
 
     /** Source, transform and buckets (SDXL buckets when {@code data.buckets}, else one square) from the config. */
@@ -81,6 +87,11 @@ public final class ImageDataset {
 
     public long maxImageBytes() {
         return maxImageBytes;
+    }
+
+    /** KiB of the budget free now (all of it when no decode is running). */
+    int freeBudgetKib() {
+        return budgetKib.availablePermits();
     }
 
     /** Loads example {@code index}; random crop/flip draw from {@code rng}. Empty (and counted) when unusable. */
@@ -187,9 +198,15 @@ public final class ImageDataset {
                         + mib(need) + " to decode and resize to " + b.width() + "x" + b.height() + ", over the "
                         + mib(maxImageBytes) + " per-image budget)");
             }
-            BufferedImage img = ImageDecoder.decode(raw.image(), id);
-            Preprocess.Processed p = preprocess.apply(img, b.height(), b.width(), raw.originalWidth(),
-                    raw.originalHeight(), rng);
+            int kib = (int) Math.min(Integer.MAX_VALUE, (need + 1023) / 1024); // <= the budget's permits: need <= max
+            Preprocess.Processed p;
+            budgetKib.acquireUninterruptibly(kib);
+            try {
+                BufferedImage img = ImageDecoder.decode(raw.image(), id);
+                p = preprocess.apply(img, b.height(), b.width(), raw.originalWidth(), raw.originalHeight(), rng);
+            } finally {
+                budgetKib.release(kib);
+            }
             return new Loaded(new Example(index, id, raw.caption(), p, bucket), null, null, blank ? "empty caption" : null);
         } catch (SkipException e) {
             return new Loaded(null, e.reason(), id, null);

@@ -34,6 +34,7 @@ class DataIntakeFuzzTest {
             ImageDataset ds = ImageDataset.of(src, d, HostileData.BUDGET);
             List<ImageDataset.Example> out = new ArrayList<>();
             ds.forEach(workers, i -> Rng.stream(7, "fuzz/" + i), out::add);
+            assertEquals(HostileData.BUDGET / 1024, ds.freeBudgetKib(), "every reservation was returned");
             counts[0] = ds.skips();
             return out;
         }
