@@ -9,10 +9,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * A folder of PNG/JPEG images read as uint8 RGB, NCHW (alpha dropped, grey expanded, like PIL's
@@ -40,13 +43,32 @@ public final class ImageFolder {
         return files;
     }
 
-    /** Decodes one image file. */
+    /** Largest image decoded (64 Mi pixels, e.g. 8192 x 8192): the header is checked before pixels are allocated. */
+    public static final long MAX_PIXELS = 64L << 20;
+
+    /** Decodes one image file; its header size is checked against {@link #MAX_PIXELS} first. */
     public static BufferedImage read(Path file) throws IOException {
-        BufferedImage img = ImageIO.read(file.toFile());
-        if (img == null) {
-            throw new IOException(file + ": not a readable PNG/JPEG image");
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new IOException(file + ": not a readable PNG/JPEG image");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                if (w * h > MAX_PIXELS) {
+                    throw new IOException(file + ": " + w + "x" + h + " is over " + MAX_PIXELS
+                            + " pixels; FID images are small (resize the set first)");
+                }
+                return reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new IOException(file + ": not a readable PNG/JPEG image (" + e.getMessage() + ")");
         }
-        return img;
     }
 
     /** Images of one size as uint8 [N, 3, H, W]; a different size is an error naming the file. */

@@ -1,7 +1,6 @@
 package io.lcmlora.train.data;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -67,8 +66,10 @@ public final class FolderSource implements ImageCaptionSource {
     @Override
     public RawSample read(int index) throws IOException {
         Path img = images.get(index);
-        String caption = Files.readString(captionOf(img), StandardCharsets.UTF_8).strip();
-        return new RawSample(id(index), Files.readAllBytes(img), caption, 0, 0);
+        String id = id(index);
+        String caption = DataFiles.utf8(DataFiles.read(captionOf(img), DataFiles.MAX_TEXT_BYTES, id + " caption"), id + " caption")
+                .strip();
+        return new RawSample(id, DataFiles.read(img, DataFiles.MAX_IMAGE_BYTES, id), caption, 0, 0);
     }
 
     @Override

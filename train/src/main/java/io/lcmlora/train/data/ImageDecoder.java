@@ -20,7 +20,51 @@ public final class ImageDecoder {
 
     private ImageDecoder() {}
 
+    /** Width and height from the image header. */
+    public record Size(int width, int height) {
+        public long pixels() {
+            return (long) width * height;
+        }
+
+        /**
+         * An upper bound on the bytes {@link #decode} allocates for an image of this size: the reader's raster (at most
+         * 8 bytes a pixel, 16-bit RGBA) and the packed RGB copy (4 bytes a pixel).
+         */
+        public long decodeBytes() {
+            return 12 * pixels();
+        }
+    }
+
+    static {
+        ImageIO.setUseCache(false); // decode from memory only: no temp files next to untrusted data
+    }
+
+    /**
+     * The size recorded in the header (PNG IHDR, JPEG SOF, ...), read without decoding any pixel; refused as
+     * {@code image too large} over {@link #MAX_PIXELS}.
+     */
+    public static Size size(byte[] bytes, String id) throws SkipException {
+        return withReader(bytes, id, reader -> header(reader, id));
+    }
+
+    /** Decodes to 8-bit RGB; the header size is checked against {@link #MAX_PIXELS} before the pixels are allocated. */
     public static BufferedImage decode(byte[] bytes, String id) throws SkipException {
+        return withReader(bytes, id, reader -> {
+            Size s = header(reader, id);
+            BufferedImage img = reader.read(0);
+            if (img.getWidth() != s.width() || img.getHeight() != s.height()) {
+                throw new SkipException("unreadable image", id + " (decoded " + img.getWidth() + "x" + img.getHeight()
+                        + ", header says " + s.width() + "x" + s.height() + ")");
+            }
+            return toRgbOnWhite(img);
+        });
+    }
+
+    private interface ReaderTask<T> {
+        T run(ImageReader reader) throws IOException;
+    }
+
+    private static <T> T withReader(byte[] bytes, String id, ReaderTask<T> task) throws SkipException {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
@@ -29,11 +73,7 @@ public final class ImageDecoder {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
-                long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-                if (pixels > MAX_PIXELS || pixels <= 0) {
-                    throw new SkipException("image too large", id + " (" + reader.getWidth(0) + "x" + reader.getHeight(0) + ")");
-                }
-                return toRgbOnWhite(reader.read(0));
+                return task.run(reader);
             } finally {
                 reader.dispose();
             }
@@ -42,6 +82,18 @@ public final class ImageDecoder {
         } catch (IOException | RuntimeException e) {
             throw new SkipException("unreadable image", id + " (" + e.getMessage() + ")");
         }
+    }
+
+    private static Size header(ImageReader reader, String id) throws IOException {
+        Size s = new Size(reader.getWidth(0), reader.getHeight(0));
+        if (s.width() <= 0 || s.height() <= 0) {
+            throw new SkipException("unreadable image", id + " (header size " + s.width() + "x" + s.height() + ")");
+        }
+        if (s.pixels() > MAX_PIXELS) {
+            throw new SkipException("image too large", id + " (" + s.width() + "x" + s.height() + " is over "
+                    + MAX_PIXELS + " pixels)");
+        }
+        return s;
     }
 
     /** 8-bit RGB; transparent pixels become white (alpha composited over white). */

@@ -13,6 +13,8 @@ public final class SkipCounter {
     static final int EXAMPLES = 3;
     private final Map<String, Integer> counts = new TreeMap<>();
     private final Map<String, List<String>> examples = new TreeMap<>();
+    private final Map<String, Integer> kept = new TreeMap<>();
+    private final Map<String, List<String>> keptExamples = new TreeMap<>();
 
     public synchronized void skip(String reason, String id) {
         counts.merge(reason, 1, Integer::sum);
@@ -20,6 +22,20 @@ public final class SkipCounter {
         if (ex.size() < EXAMPLES) {
             ex.add(id);
         }
+    }
+
+    /** Counts an example that is used despite a problem (e.g. an empty caption trained on as the empty prompt). */
+    public synchronized void keep(String reason, String id) {
+        kept.merge(reason, 1, Integer::sum);
+        List<String> ex = keptExamples.computeIfAbsent(reason, r -> new ArrayList<>());
+        if (ex.size() < EXAMPLES) {
+            ex.add(id);
+        }
+    }
+
+    /** The {@link #keep} counts by reason. */
+    public synchronized Map<String, Integer> kept() {
+        return Map.copyOf(kept);
     }
 
     public synchronized int total() {
@@ -34,16 +50,26 @@ public final class SkipCounter {
         return Map.copyOf(counts);
     }
 
-    /** e.g. {@code skipped 3: unreadable image 2 (a.png, b.jpg), no caption 1 (c.png)}; "skipped 0" when none. */
+    /**
+     * e.g. {@code skipped 3: unreadable image 2 (a.png, b.jpg), no caption 1 (c.png)}; "skipped 0" when none; then
+     * {@code ; used: empty caption 1 (d.png)} when examples were kept with a problem.
+     */
     public synchronized String report() {
         StringBuilder sb = new StringBuilder("skipped " + total());
-        String sep = ": ";
+        append(sb, ": ", counts, examples);
+        if (!kept.isEmpty()) {
+            append(sb, "; used: ", kept, keptExamples);
+        }
+        return sb.toString();
+    }
+
+    private static void append(StringBuilder sb, String first, Map<String, Integer> counts, Map<String, List<String>> examples) {
+        String sep = first;
         for (var e : counts.entrySet()) {
             sb.append(sep).append(e.getKey()).append(' ').append(e.getValue())
                     .append(" (").append(String.join(", ", examples.get(e.getKey())))
                     .append(e.getValue() > EXAMPLES ? ", ..." : "").append(')');
             sep = ", ";
         }
-        return sb.toString();
     }
 }

@@ -5,10 +5,10 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,10 +29,8 @@ import java.util.stream.Stream;
 public final class WebDatasetSource implements ImageCaptionSource {
     static final Set<String> IMAGE_EXT = Set.of("jpg", "jpeg", "png", "webp", "bmp");
     static final Set<String> TEXT_EXT = Set.of("txt", "text", "caption");
-    static final long MAX_TEXT_BYTES = 1 << 20;
-    static final long MAX_IMAGE_BYTES = 256L << 20;
 
-    private record Example(int shard, String key, TarIndex.Member image, TarIndex.Member text, TarIndex.Member json) {}
+    private record Example(int shard, String key, TarReader.Entry image, TarReader.Entry text, TarReader.Entry json) {}
 
     private final List<Path> shards = new ArrayList<>();
     private final List<FileChannel> channels = new ArrayList<>();
@@ -44,19 +42,28 @@ public final class WebDatasetSource implements ImageCaptionSource {
         for (Path p : paths) {
             if (Files.isDirectory(p)) {
                 try (Stream<Path> s = Files.list(p)) {
-                    shards.addAll(s.filter(f -> f.getFileName().toString().endsWith(".tar")).sorted().toList());
+                    for (Path f : s.filter(f -> f.getFileName().toString().endsWith(".tar")).sorted().toList()) {
+                        if (Files.isRegularFile(f)) {
+                            shards.add(f);
+                        } else {
+                            skips.skip("not a regular file", f.toString());
+                        }
+                    }
                 }
             } else if (Files.isRegularFile(p)) {
                 shards.add(p);
+            } else if (Files.exists(p)) {
+                throw new IOException(p + " (data.paths: not a regular .tar file or a folder of them: devices and pipes"
+                        + " are not read)");
             } else {
                 throw new NoSuchFileException(p + " (data.paths: no such .tar shard or folder)");
             }
         }
         try {
             for (int i = 0; i < shards.size(); i++) {
-                FileChannel ch = TarIndex.open(shards.get(i));
+                FileChannel ch = FileChannel.open(shards.get(i), StandardOpenOption.READ);
                 channels.add(ch);
-                index(i, TarIndex.list(ch, shards.get(i), skips));
+                index(i, list(ch, shards.get(i).getFileName().toString()));
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -64,10 +71,35 @@ public final class WebDatasetSource implements ImageCaptionSource {
         }
     }
 
-    private void index(int shard, List<TarIndex.Member> members) {
-        Map<String, Map<String, TarIndex.Member>> byKey = new LinkedHashMap<>();
+    /**
+     * The safe regular-file members of one shard; unsafe names and links/devices are skipped and counted, and a
+     * corrupt or truncated header ends the shard (counted) keeping the members before it.
+     */
+    private List<TarReader.Entry> list(FileChannel ch, String shard) throws IOException {
+        List<TarReader.Entry> out = new ArrayList<>();
+        try (TarReader tar = TarReader.of(ch, shard)) {
+            for (TarReader.Entry e = tar.next(); e != null; e = tar.next()) {
+                if (e.isFile()) {
+                    String safe = TarReader.safeName(e.name());
+                    if (safe == null) {
+                        skips.skip("unsafe tar member", shard + ":" + e.name());
+                    } else {
+                        out.add(new TarReader.Entry(safe, e.offset(), e.size(), e.type()));
+                    }
+                } else if (e.type() != '5') {
+                    skips.skip("non-file tar member", shard + ":" + e.name());
+                }
+            }
+        } catch (TarReader.TarException e) {
+            skips.skip(e.reason(), e.getMessage());
+        }
+        return out;
+    }
+
+    private void index(int shard, List<TarReader.Entry> members) {
+        Map<String, Map<String, TarReader.Entry>> byKey = new LinkedHashMap<>();
         String name = shards.get(shard).getFileName().toString();
-        for (TarIndex.Member m : members) {
+        for (TarReader.Entry m : members) {
             int slash = m.name().lastIndexOf('/');
             int dot = m.name().indexOf('.', slash + 1);
             if (dot <= slash + 1 || dot == m.name().length() - 1) {
@@ -81,10 +113,10 @@ public final class WebDatasetSource implements ImageCaptionSource {
             }
         }
         for (var e : byKey.entrySet()) {
-            Map<String, TarIndex.Member> parts = e.getValue();
-            TarIndex.Member image = first(parts, IMAGE_EXT);
-            TarIndex.Member text = first(parts, TEXT_EXT);
-            TarIndex.Member json = parts.get("json");
+            Map<String, TarReader.Entry> parts = e.getValue();
+            TarReader.Entry image = first(parts, IMAGE_EXT);
+            TarReader.Entry text = first(parts, TEXT_EXT);
+            TarReader.Entry json = parts.get("json");
             if (image == null) {
                 skips.skip("no image", name + ":" + e.getKey());
             } else if (text == null && json == null) {
@@ -95,7 +127,7 @@ public final class WebDatasetSource implements ImageCaptionSource {
         }
     }
 
-    private static TarIndex.Member first(Map<String, TarIndex.Member> parts, Set<String> exts) {
+    private static TarReader.Entry first(Map<String, TarReader.Entry> parts, Set<String> exts) {
         for (var e : parts.entrySet()) {
             if (exts.contains(e.getKey())) {
                 return e.getValue();
@@ -124,7 +156,7 @@ public final class WebDatasetSource implements ImageCaptionSource {
         int w = 0;
         int h = 0;
         if (e.json != null) {
-            JsonObject o = json(bytes(ch, e.json, MAX_TEXT_BYTES, shard), id(index));
+            JsonObject o = json(DataFiles.utf8(bytes(ch, e.json, DataFiles.MAX_TEXT_BYTES, shard), id(index)), id(index));
             JsonElement c = o.has("caption") ? o.get("caption") : o.get("text");
             if (c != null && c.isJsonPrimitive() && c.getAsJsonPrimitive().isString()) {
                 caption = c.getAsString();
@@ -133,24 +165,21 @@ public final class WebDatasetSource implements ImageCaptionSource {
             h = JsonlSource.size(o, "original_height", "height");
         }
         if (e.text != null) {
-            caption = new String(bytes(ch, e.text, MAX_TEXT_BYTES, shard), StandardCharsets.UTF_8);
+            caption = DataFiles.utf8(bytes(ch, e.text, DataFiles.MAX_TEXT_BYTES, shard), id(index));
         }
         if (caption == null) {
             throw new SkipException("no caption", id(index) + " (json has no caption/text)");
         }
-        return new RawSample(id(index), bytes(ch, e.image, MAX_IMAGE_BYTES, shard), caption.strip(), w, h);
+        return new RawSample(id(index), bytes(ch, e.image, DataFiles.MAX_IMAGE_BYTES, shard), caption.strip(), w, h);
     }
 
-    private static byte[] bytes(FileChannel ch, TarIndex.Member m, long max, Path shard) throws IOException {
-        if (m.size() > max) {
-            throw new SkipException("oversized tar member", shard.getFileName() + ":" + m.name() + " (" + m.size() + " bytes)");
-        }
-        return TarIndex.readData(ch, m.offset(), m.size(), shard);
+    private static byte[] bytes(FileChannel ch, TarReader.Entry m, long max, Path shard) throws IOException {
+        return TarReader.readAt(ch, m, max, shard.getFileName().toString());
     }
 
-    private static JsonObject json(byte[] b, String id) throws SkipException {
+    private static JsonObject json(String text, String id) throws SkipException {
         try {
-            JsonElement el = JsonParser.parseString(new String(b, StandardCharsets.UTF_8));
+            JsonElement el = JsonParser.parseString(text);
             if (el.isJsonObject()) {
                 return el.getAsJsonObject();
             }

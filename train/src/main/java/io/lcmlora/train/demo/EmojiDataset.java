@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.train.data.TarReader;
 import io.lcmlora.train.demo.EmojiCatalog.EmojiImage;
 import java.awt.image.BufferedImage;
 import java.io.BufferedInputStream;
@@ -88,7 +89,7 @@ public final class EmojiDataset {
         byte[] json = null;
         Map<String, byte[]> images = new HashMap<>();
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(tgz), 1 << 16);
-                TarReader tar = new TarReader(new GZIPInputStream(raw, 1 << 16), tgz.toString())) {
+                TarReader tar = new TarReader(new GZIPInputStream(raw, 1 << 16), tgz.toString(), -1)) {
             for (TarReader.Entry e = tar.next(); e != null; e = tar.next()) {
                 if (!e.isFile()) {
                     continue;
@@ -97,7 +98,7 @@ public final class EmojiDataset {
                     json = tar.read(e, MAX_JSON);
                 } else if (prefix != null && e.name().startsWith(prefix) && e.name().endsWith(".png")) {
                     String file = e.name().substring(prefix.length());
-                    if (!TarReader.isSafeName(file) || file.contains("/")) {
+                    if (!file.equals(TarReader.safeName(file)) || file.contains("/")) {
                         throw new IOException(tgz + ": unexpected image path " + e.name());
                     }
                     images.put(file, tar.read(e, MAX_PNG));

@@ -333,7 +333,7 @@ public final class Distiller {
         if (saved.seed() != config.seed()) {
             diff.add("seed");
         }
-        if (!saved.data().equals(config.data())) {
+        if (!saved.data().resultDefining().equals(config.data().resultDefining())) { // num_workers may change
             diff.add("data");
         }
         JsonObject state = cp.state();

@@ -83,6 +83,10 @@ public final class LatentCache implements TrainingData {
     public static LatentCache openOrBuild(TrainConfig config, Path dir, Supplier<ConditioningEncoder> encoders,
             PrintStream log) throws IOException {
         try (ImageCaptionSource source = ImageCaptionSource.open(config.data())) {
+            int stale = deleteStaleTemps(dir);
+            if (stale > 0) {
+                log.println("latent cache: removed " + stale + " partial file(s) left in " + dir + " by an interrupted write");
+            }
             String key = key(config, source);
             Optional<LatentCache> existing = open(dir, key);
             if (existing.isPresent()) {
@@ -91,7 +95,9 @@ public final class LatentCache implements TrainingData {
             }
             log.println("latent cache: building " + dir + " (" + source.size() + " examples; key " + key.substring(0, 12) + ")");
             try (ConditioningEncoder enc = encoders.get()) {
-                return build(config, dir, key, source, enc);
+                LatentCache cache = build(config, dir, key, source, enc);
+                log.println("latent cache: " + cache.size() + " examples cached, " + source.skips().report());
+                return cache;
             }
         }
     }
@@ -133,24 +139,20 @@ public final class LatentCache implements TrainingData {
             }
         }
         ImageDataset dataset = ImageDataset.of(source, config.data());
-        Rng augment = Rng.stream(config.seed(), "cache-augment");
         List<Entry> entries = new ArrayList<>();
         List<ImageDataset.Example> pending = new ArrayList<>();
         ShardWriter shards = new ShardWriter(dir);
         int batchSize = config.cache().vaeEncodeBatchSize();
-        for (int i = 0; i < dataset.size(); i++) {
-            Optional<ImageDataset.Example> e = dataset.load(i, augment);
-            if (e.isEmpty()) {
-                continue;
-            }
-            if (!pending.isEmpty() && pending.get(0).bucket() != e.get().bucket()) {
+        // Example i draws its crop/flip from its own stream: the cache is the same for every data.num_workers.
+        dataset.forEach(config.data().numWorkers(), i -> augmentRng(config.seed(), i), e -> {
+            if (!pending.isEmpty() && pending.get(0).bucket() != e.bucket()) {
                 flush(enc, pending, shards, entries);
             }
-            pending.add(e.get());
+            pending.add(e);
             if (pending.size() == batchSize) {
                 flush(enc, pending, shards, entries);
             }
-        }
+        });
         flush(enc, pending, shards, entries);
         shards.finish();
         if (entries.isEmpty()) {
@@ -174,8 +176,36 @@ public final class LatentCache implements TrainingData {
         }
         doc.add("examples", examples);
         doc.add("skipped", GSON.toJsonTree(dataset.skips().counts()));
+        doc.add("used_with_problems", GSON.toJsonTree(dataset.skips().kept()));
         AtomicFiles.writeString(dir.resolve(INDEX), GSON.toJson(doc));
         return new LatentCache(dir, entries, enc.scalingFactor(), true);
+    }
+
+    /** The crop/flip stream of example {@code index} at build time. */
+    static Rng augmentRng(long seed, int index) {
+        return Rng.stream(seed, "cache-augment/" + index);
+    }
+
+    /**
+     * Deletes the temporary files of atomic writes that a killed build left ({@code .shard-*.tmp},
+     * {@code .index.json.*.tmp}); returns how many. They are never part of a cache: the writer renames them when done.
+     */
+    static int deleteStaleTemps(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        int n = 0;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if ((name.startsWith(".shard-") || name.startsWith("." + INDEX + ".")) && name.endsWith(".tmp")
+                        && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(p);
+                    n++;
+                }
+            }
+        }
+        return n;
     }
 
     private static void flush(ConditioningEncoder enc, List<ImageDataset.Example> pending, ShardWriter shards,
@@ -275,7 +305,9 @@ public final class LatentCache implements TrainingData {
         o.addProperty("fix_crop_and_size", d.fixCropAndSize());
         o.addProperty("interpolation", d.interpolation().name());
         o.addProperty("buckets", d.buckets());
+        o.addProperty("empty_captions", d.emptyCaptions().name());
         o.addProperty("seed", config.seed());
+        o.addProperty("augment", "per-example streams"); // caches of the earlier single-stream draws are rebuilt
         return o;
     }
 

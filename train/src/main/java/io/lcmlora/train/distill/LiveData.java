@@ -7,7 +7,6 @@ import io.lcmlora.train.loop.Rng;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * {@code cache.enabled: false}: every example is decoded, transformed (random crop/flip drawn per use, as the
@@ -34,12 +33,11 @@ public final class LiveData implements TrainingData {
         ImageCaptionSource source = ImageCaptionSource.open(config.data());
         try {
             ImageDataset dataset = ImageDataset.of(source, config.data());
-            Rng probe = Rng.stream(config.seed(), "live-probe");
+            // Which examples are usable and their buckets do not depend on the crop/flip draws: the probe decodes on
+            // data.num_workers threads with per-example streams.
             List<int[]> usable = new ArrayList<>();
-            for (int i = 0; i < dataset.size(); i++) {
-                Optional<ImageDataset.Example> e = dataset.load(i, probe);
-                e.ifPresent(x -> usable.add(new int[] {x.index(), x.bucket()}));
-            }
+            dataset.forEach(config.data().numWorkers(), i -> Rng.stream(config.seed(), "live-probe/" + i),
+                    x -> usable.add(new int[] {x.index(), x.bucket()}));
             if (usable.isEmpty()) {
                 throw new IOException("no usable example in " + config.data().paths() + " (" + dataset.skips().report() + ")");
             }
@@ -86,6 +84,11 @@ public final class LiveData implements TrainingData {
                     + source.id(index) + ") was readable at start but not now: " + dataset.skips().report())));
         }
         return encoder.encode(examples);
+    }
+
+    /** The skip counts by reason so far (see {@link io.lcmlora.train.data.SkipCounter#report()}). */
+    public String skipReport() {
+        return dataset.skips().report();
     }
 
     @Override

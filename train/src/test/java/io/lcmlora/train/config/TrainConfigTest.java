@@ -29,7 +29,7 @@ class TrainConfigTest {
         assertEquals(d.validation(), c.validation());
         assertEquals(d.seed(), c.seed());
         assertEquals(new DataConfig(d.data().source(), List.of("data/cc12m"), 1024, DataConfig.Crop.RANDOM, false, true,
-                DataConfig.Interpolation.BILINEAR, false, 8), c.data());
+                DataConfig.Interpolation.BILINEAR, false, 8, DataConfig.EmptyCaptions.USE), c.data());
         // The README_sdxl.md LCM-LoRA command.
         assertEquals(64, c.lora().rank());
         assertEquals(1.0, c.lora().scale());

@@ -178,10 +178,10 @@ class DataSourcesTest {
 
     @Test
     void safeNames() {
-        assertEquals("a/b.txt", TarIndex.safeName("./a/b.txt"));
-        assertEquals("a..b.txt", TarIndex.safeName("a..b.txt"));
+        assertEquals("a/b.txt", TarReader.safeName("./a/b.txt"));
+        assertEquals("a..b.txt", TarReader.safeName("a..b.txt"));
         for (String bad : List.of("../x", "/etc/passwd", "a/../../b", "a\\..\\b", "C:/x", "..")) {
-            assertEquals(null, TarIndex.safeName(bad), bad);
+            assertEquals(null, TarReader.safeName(bad), bad);
         }
     }
 

@@ -55,6 +55,22 @@ final class TestImages {
         }
 
         Tar entry(String name, char type, byte[] data, String linkName) {
+            return entry(name, type, data, linkName, h -> { });
+        }
+
+        /** A GNU long-name entry giving the next member's path. */
+        Tar gnuLongName(String path) {
+            return entry("././@LongLink", 'L', (path + "\0").getBytes(StandardCharsets.UTF_8), "");
+        }
+
+        /** Raw bytes appended as they are (e.g. a hand-made header). */
+        Tar raw(byte[] bytes) {
+            out.writeBytes(bytes);
+            return this;
+        }
+
+        /** An entry whose header {@code edit} changes before the checksum is computed (e.g. a hostile size field). */
+        Tar entry(String name, char type, byte[] data, String linkName, java.util.function.Consumer<byte[]> edit) {
             byte[] h = new byte[512];
             String prefix = "";
             String n = name;
@@ -74,6 +90,7 @@ final class TestImages {
             put(h, 257, "ustar", 6);
             put(h, 263, "00", 2);
             put(h, 345, prefix, 155);
+            edit.accept(h);
             for (int i = 148; i < 156; i++) {
                 h[i] = ' ';
             }
@@ -90,10 +107,20 @@ final class TestImages {
 
         /** A PAX extended header giving the next member's path. */
         Tar paxPath(String path) {
-            String rec = " path=" + path + "\n";
+            return pax("path", path);
+        }
+
+        /** A PAX extended header with one well-formed {@code key=value} record. */
+        Tar pax(String key, String value) {
+            String rec = " " + key + "=" + value + "\n";
             int len = rec.length();
             len += Integer.toString(len + Integer.toString(len).length()).length();
-            return entry("PaxHeaders/x", 'x', (len + rec).getBytes(StandardCharsets.UTF_8), "");
+            return paxRaw((len + rec).getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** A PAX extended header with exactly these record bytes (well formed or not). */
+        Tar paxRaw(byte[] records) {
+            return entry("PaxHeaders/x", 'x', records, "");
         }
 
         byte[] bytes() {

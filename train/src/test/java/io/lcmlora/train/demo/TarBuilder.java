@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.GZIPOutputStream;
 
-/** Writes small ustar archives for tests (an independent encoder of the format {@link TarReader} reads). */
+/** Writes small ustar archives for tests (an independent encoder of the format {@link io.lcmlora.train.data.TarReader} reads). */
 final class TarBuilder {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 

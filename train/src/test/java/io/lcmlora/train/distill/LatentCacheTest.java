@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.lcmlora.train.config.TrainConfig;
+import io.lcmlora.train.data.HostileData;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -103,5 +104,84 @@ class LatentCacheTest {
             assertTrue(f.built(), "no index: rebuilt");
             assertEquals(4, loads.get());
         }
+    }
+
+    /**
+     * Issue 12: a build over a hostile manifest (bombs, /dev/zero, a FIFO, invalid UTF-8, empty captions) completes,
+     * prints the skip counts by reason, records them in index.json, and the partial files of an interrupted earlier
+     * build are removed first. Two decoding workers give the same cache as none.
+     */
+    @Test
+    void hostileDataBuildsCountingEverySkipAndCleansPartialFiles(@TempDir Path tmp) throws Exception {
+        HostileData.Fixture f = HostileData.jsonl(tmp.resolve("data"));
+        Path cache = tmp.resolve("cache");
+        Files.createDirectories(cache);
+        Path partial = Files.write(cache.resolve(".shard-00000.safetensors.k3j2.tmp"), new byte[0]);
+        Path partialIndex = Files.write(cache.resolve(".index.json.x1.tmp"), new byte[] {'{'});
+        Path unrelated = Files.write(cache.resolve(".keep.tmp"), new byte[0]);
+        TrainConfig c = TinyRun.config(tmp.resolve("run"), "data.source=jsonl", "data.paths=[" + f.path() + "]",
+                "data.num_workers=2", "data.crop=random", "data.random_flip=true", "data.fix_crop_and_size=false");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        List<CachedExample> two = new ArrayList<>();
+        try (LatentCache a = LatentCache.openOrBuild(c, cache, () -> load(c), new PrintStream(log, true))) {
+            assertTrue(a.built());
+            assertEquals(f.usable(), a.size());
+            for (int i = 0; i < a.size(); i++) {
+                two.add(a.get(i, null));
+            }
+        }
+        String out = log.toString();
+        assertTrue(out.contains("removed 2 partial file(s)"), out);
+        assertFalse(Files.exists(partial) || Files.exists(partialIndex));
+        assertTrue(Files.exists(unrelated), "only the cache's own temporary files are removed");
+        assertTrue(out.contains("latent cache: " + f.usable() + " examples cached, skipped 11: bad manifest line 4"), out);
+        assertTrue(out.contains("not a regular file 3") && out.contains("; used: empty caption 2"), out);
+        String index = Files.readString(cache.resolve(LatentCache.INDEX));
+        assertTrue(index.contains("\"image too large\": 3") && index.contains("\"empty caption\": 2"), index);
+
+        // data.num_workers is not part of the key (reused), and a fresh build with none gives the same tensors.
+        TrainConfig serial = TinyRun.config(tmp.resolve("run"), "data.source=jsonl", "data.paths=[" + f.path() + "]",
+                "data.num_workers=0", "data.crop=random", "data.random_flip=true", "data.fix_crop_and_size=false");
+        try (LatentCache b = LatentCache.openOrBuild(serial, cache, () -> load(serial), QUIET)) {
+            assertFalse(b.built(), "num_workers does not change the cache key");
+        }
+        Files.delete(cache.resolve(LatentCache.INDEX));
+        try (LatentCache b = LatentCache.openOrBuild(serial, cache, () -> load(serial), QUIET)) {
+            assertTrue(b.built());
+            for (int i = 0; i < b.size(); i++) {
+                CachedExample e = b.get(i, null);
+                assertArrayEquals(two.get(i).mean(), e.mean(), "example " + i);
+                assertArrayEquals(two.get(i).timeIds(), e.timeIds(), "example " + i);
+            }
+        }
+    }
+
+    private ConditioningEncoder load(TrainConfig c) {
+        loads.incrementAndGet();
+        try {
+            return ConditioningEncoder.load(c.model(), Device.cpu(), DataType.FLOAT32);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Without a cache the probe pass decodes on data.num_workers threads; usable examples and counts do not change. */
+    @Test
+    void liveDataProbeIsTheSameForAnyWorkerCount(@TempDir Path tmp) throws Exception {
+        HostileData.Fixture f = HostileData.jsonl(tmp.resolve("data"));
+        List<String> reports = new ArrayList<>();
+        List<int[]> buckets = new ArrayList<>();
+        for (int workers : new int[] {0, 3}) {
+            TrainConfig c = TinyRun.config(tmp.resolve("run"), "data.source=jsonl", "data.paths=[" + f.path() + "]",
+                    "cache.enabled=false", "data.num_workers=" + workers);
+            try (LiveData d = LiveData.open(c, load(c))) {
+                assertEquals(f.usable(), d.size());
+                buckets.add(d.buckets());
+                reports.add(d.skipReport());
+            }
+        }
+        assertArrayEquals(buckets.get(0), buckets.get(1));
+        assertEquals(reports.get(0), reports.get(1));
+        assertTrue(reports.get(0).startsWith("skipped 11: "), reports.get(0));
     }
 }
