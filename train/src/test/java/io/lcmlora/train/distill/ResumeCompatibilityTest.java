@@ -24,14 +24,14 @@ class ResumeCompatibilityTest {
     @Test
     void numWorkersMayChangeOnResume() {
         TrainConfig now = TrainConfig.parse(SAVED, List.of("data.num_workers=0"));
-        assertDoesNotThrow(() -> Distiller.checkCompatible(now, checkpoint()));
+        assertDoesNotThrow(() -> Distiller.checkCompatible(now, checkpoint(), 1));
     }
 
     @Test
     void resultDefiningDataKeysStillRefuse() {
         for (String change : List.of("data.resolution=512", "data.empty_captions=skip", "data.crop=center")) {
             TrainConfig now = TrainConfig.parse(SAVED, List.of(change, "data.num_workers=2"));
-            ConfigException e = assertThrows(ConfigException.class, () -> Distiller.checkCompatible(now, checkpoint()),
+            ConfigException e = assertThrows(ConfigException.class, () -> Distiller.checkCompatible(now, checkpoint(), 1),
                     change);
             assertTrue(e.getMessage().contains("different [data]"), e.getMessage());
         }
