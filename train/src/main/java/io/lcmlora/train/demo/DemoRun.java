@@ -1,5 +1,6 @@
 package io.lcmlora.train.demo;
 
+import io.lcmlora.io.FileTrees;
 import io.lcmlora.train.cli.EvalCommand;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.TrainConfig;
@@ -312,7 +313,7 @@ public final class DemoRun {
             throw new FileAlreadyExistsException(to + " (remove it to copy " + from + " again)");
         }
         Path tmp = to.resolveSibling(to.getFileName() + ".tmp");
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         try (Stream<Path> files = Files.walk(from)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 Path dst = tmp.resolve(from.relativize(f).toString());
@@ -324,17 +325,6 @@ public final class DemoRun {
             }
         }
         Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.delete(f);
-            }
-        }
     }
 
     private static long promptCount(Path promptFile) throws IOException {
