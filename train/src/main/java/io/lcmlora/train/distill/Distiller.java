@@ -23,6 +23,7 @@ import io.lcmlora.train.loop.Checkpoint;
 import io.lcmlora.train.loop.Checkpoints;
 import io.lcmlora.train.loop.LrSchedule;
 import io.lcmlora.train.loop.Rng;
+import io.lcmlora.train.loop.RunLock;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -99,7 +100,13 @@ public final class Distiller {
                     + "point model.path at a diffusers SDXL folder");
         }
         Path dir = Path.of(config.outputDir());
-        Files.createDirectories(dir);
+        try (RunLock lock = RunLock.acquire(dir, "lcm distill", out)) {
+            return runLocked(config, dir, out, options);
+        }
+    }
+
+    /** The run itself, with {@code dir} locked by this process. */
+    private static RunResult runLocked(TrainConfig config, Path dir, PrintStream out, Options options) throws IOException {
         Device device = device(config.precision());
         DataType weights = weightsType(config.precision(), device, out);
         Checkpoints checkpoints = new Checkpoints(dir, config.checkpointing().keepLast());
