@@ -10,6 +10,9 @@ import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.ConfigJson;
 import io.lcmlora.io.DType;
+import io.lcmlora.io.FiniteWeights;
+import io.lcmlora.io.NonFiniteWeightsException;
+import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.SchedulerConfig;
@@ -150,9 +153,7 @@ public final class Distiller {
                             u = trainer.update(loop::micro, rate, step + 1, step + 1 == options.poisonStep());
                         } catch (NonFiniteLossException e) {
                             throw new NonFiniteLossException(e.step(), e.getMessage() + ". The run stops; "
-                                    + (lastCheckpoint.isPresent() ? "the last good checkpoint is " + lastCheckpoint.get()
-                                            + " (continue from it with --resume latest, e.g. after lowering optim.learning_rate)"
-                                            : "no checkpoint was written yet"));
+                                    + divergenceAdvice(config, checkpoints, resume, e.step(), trainer.lora().mixedPrecision()));
                         }
                         step++;
                         double seconds = (System.nanoTime() - t0) / 1e9;
@@ -189,6 +190,72 @@ public final class Distiller {
                 boolean built = data instanceof LatentCache c && c.built();
                 return new RunResult(dir, start, step, logs, finalLora, built, data.encodersLoaded(), lastCheckpoint);
             }
+        }
+    }
+
+    /**
+     * What to do after a non-finite loss at {@code failedStep}: the last good checkpoint is the newest complete one
+     * written before that step whose weights are all finite. When that is the checkpoint this run resumed from (it
+     * diverged again before writing a newer one), resuming it unchanged would repeat the divergence, so the advice
+     * is to change the settings that cause it instead.
+     */
+    static String divergenceAdvice(TrainConfig config, Checkpoints checkpoints, Optional<Checkpoint> resumed, long failedStep,
+            boolean mixedPrecision) throws IOException {
+        Optional<Path> good = lastGood(checkpoints, failedStep);
+        double lr = config.optim().learningRate();
+        String lower = "lower optim.learning_rate (now " + lr + ", e.g. --set optim.learning_rate=" + (lr / 10) + ")"
+                + (mixedPrecision ? " or precision.loss_scale (now " + config.precision().lossScale() + ", e.g. "
+                        + config.precision().lossScale() / 8 + ")" : "");
+        if (good.isEmpty()) {
+            return "no checkpoint with finite weights was written before step " + failedStep + "; start again with a new "
+                    + "output_dir after changing the settings: " + lower;
+        }
+        Path g = good.get();
+        if (resumed.isPresent() && g.equals(resumed.get().dir())) {
+            Checkpoint r = resumed.get();
+            String was = "";
+            try {
+                double before = TrainConfig.parse(r.configYaml()).optim().learningRate();
+                if (before != lr) {
+                    was = " (optim.learning_rate was " + before + " before, " + lr + " now)";
+                }
+            } catch (RuntimeException e) {
+                // an unreadable saved config only loses the comparison
+            }
+            long after = failedStep - r.step();
+            return "it diverged again " + after + (after == 1 ? " step" : " steps") + " after resuming from " + g + was
+                    + ", so resuming from it with these settings would repeat this. Before resuming from it again, "
+                    + lower + ", or warm up longer (optim.lr_warmup_steps, now " + config.optim().lrWarmupSteps() + ")";
+        }
+        boolean isLatest = checkpoints.latest().map(g::equals).orElse(false);
+        return "the last good checkpoint (finite weights, written before the loss went bad) is " + g + ": continue from it with "
+                + (isLatest ? "--resume latest" : "--resume " + g) + ", e.g. after you " + lower;
+    }
+
+    /** The newest complete checkpoint written before {@code step} whose LoRA and optimizer state are finite. */
+    static Optional<Path> lastGood(Checkpoints checkpoints, long step) throws IOException {
+        List<Path> all = checkpoints.complete();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            Path cp = all.get(i);
+            if (Checkpoints.load(cp).step() >= step) {
+                continue;
+            }
+            if (finite(cp.resolve(Checkpoints.LORA)) && finite(cp.resolve(Checkpoints.OPTIMIZER))) {
+                return Optional.of(cp);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static boolean finite(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return true; // a checkpoint without optimizer state
+        }
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            FiniteWeights.require(f, f.tensors().keySet(), "");
+            return true;
+        } catch (NonFiniteWeightsException e) {
+            return false;
         }
     }
 
