@@ -163,6 +163,80 @@ class DistillRunSafetyTest {
                 && lowered.getMessage().contains("optim.learning_rate was 1.0E-4 before, 1.0E-5 now"), lowered.getMessage());
     }
 
+    @Test
+    void aResumedRunRegeneratesAMissingValidationImageCleansTempsAndLogsEachStepOnceToTensorBoard() throws Exception {
+        Path run = tmp.resolve("resume-tb");
+        String[] o = {"validation.every=2", "logging.every=1", "logging.tensorboard=true"};
+        Distiller.run(config(run, o), QUIET, Distiller.Options.defaults().stopAfter(3));
+        Path png = Distiller.validationPng(run, 2);
+        assertTrue(Files.isRegularFile(png));
+        // killed while writing step 2's grid: the atomic write left its temp file and no PNG
+        Files.delete(png);
+        Path stale = Files.createFile(png.resolveSibling("." + png.getFileName() + ".k3j2h1.tmp"));
+        Path staleTop = Files.createFile(run.resolve(".train_log.jsonl.x1.tmp"));
+
+        List<String> resumed = new ArrayList<>(List.of(o));
+        resumed.add("checkpointing.resume=latest");
+        Distiller.RunResult r = Distiller.run(config(run, resumed.toArray(String[]::new)), QUIET,
+                Distiller.Options.defaults().stopAfter(3));
+        assertEquals(2, r.startStep());
+        assertTrue(Files.isRegularFile(png), "the resumed step's validation image is regenerated");
+        assertFalse(Files.exists(stale) || Files.exists(staleTop), "temp files of interrupted writes are removed");
+
+        // steps 1-3 were logged by the first run, 3 again by the resumed one: every step shows once in the folder
+        List<Long> steps = new ArrayList<>();
+        try (var files = Files.list(run.resolve("logs"))) {
+            for (Path f : files.sorted().toList()) {
+                steps.addAll(lossSteps(f));
+            }
+        }
+        steps.sort(Long::compare);
+        assertEquals(List.of(1L, 2L, 3L), steps);
+    }
+
+    @Test
+    void badPathsAreRefusedNamingTheKey() throws Exception {
+        Path run = tmp.resolve("paths");
+        io.lcmlora.train.config.ConfigException s = assertThrows(io.lcmlora.train.config.ConfigException.class,
+                () -> Distiller.run(config(run, "model.scheduler=" + tmp.resolve("no-such-scheduler")), QUIET));
+        assertEquals("model.scheduler", s.key());
+        assertTrue(s.problem().contains("does not exist"), s.problem());
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        for (String key : List.of("output_dir", "cache.dir", "logging.dir")) {
+            io.lcmlora.train.config.ConfigException e = assertThrows(io.lcmlora.train.config.ConfigException.class,
+                    () -> Distiller.run(config(run, key + "=" + file), QUIET));
+            assertEquals(key, e.key());
+            assertTrue(e.problem().contains("is a file; expected a folder"), e.problem());
+        }
+        // no model.tokenizer: the bundled SDXL tokenizer's ids exceed the tiny text encoder's vocabulary
+        io.lcmlora.train.config.ConfigException t = assertThrows(io.lcmlora.train.config.ConfigException.class,
+                () -> ConditioningEncoder.load(TinyRun.config(run, "model.tokenizer=null").model(), ai.djl.Device.cpu(),
+                        ai.djl.ndarray.types.DataType.FLOAT32));
+        assertEquals("model.tokenizer", t.key());
+        assertTrue(t.problem().contains("is not set") && t.problem().contains("vocabulary of"), t.problem());
+    }
+
+    /** Steps of the train/loss scalars in one TensorBoard event file (TFRecord framing). */
+    static List<Long> lossSteps(Path f) throws IOException {
+        byte[] b = Files.readAllBytes(f);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        List<Long> out = new ArrayList<>();
+        int pos = 0;
+        while (pos + 12 <= b.length) {
+            int len = (int) bb.getLong(pos);
+            org.tensorflow.proto.Event e = org.tensorflow.proto.Event.parseFrom(
+                    java.util.Arrays.copyOfRange(b, pos + 12, pos + 12 + len));
+            for (org.tensorflow.proto.Summary.Value v : e.getSummary().getValueList()) {
+                if (v.getTag().equals("train/loss")) {
+                    out.add(e.getStep());
+                }
+            }
+            pos += 12 + len + 4;
+        }
+        assertEquals(b.length, pos, f + ": trailing bytes");
+        return out;
+    }
+
     /** A complete checkpoint {@code step} with {@code good}'s files, NaN and Inf planted in its first LoRA tensor. */
     static Path forgeNonFinite(Path good, long step) throws IOException {
         Checkpoint cp = Checkpoints.load(good);
