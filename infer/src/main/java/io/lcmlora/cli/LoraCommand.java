@@ -2,7 +2,7 @@ package io.lcmlora.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.lcmlora.io.ComponentPath;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;

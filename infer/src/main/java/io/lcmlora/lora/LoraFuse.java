@@ -8,7 +8,7 @@ import io.lcmlora.io.DType;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextConfig;

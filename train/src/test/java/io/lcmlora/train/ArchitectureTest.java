@@ -75,12 +75,12 @@ class ArchitectureTest {
                 "io.lcmlora.singlefile", "io.lcmlora.sgm", "io.lcmlora.train");
         List<String> bad = new ArrayList<>();
         for (Source s : sources()) {
-            boolean low = (under(s.pkg(), "io.lcmlora.io") && !under(s.pkg(), "io.lcmlora.io.singlefile")
-                    && !under(s.pkg(), "io.lcmlora.io.sgm")) || under(s.pkg(), "io.lcmlora.nn");
+            boolean low = (under(s.pkg(), "io.lcmlora.io") && !under(s.pkg(), "io.lcmlora.singlefile")
+                    && !under(s.pkg(), "io.lcmlora.sgm")) || under(s.pkg(), "io.lcmlora.nn");
             boolean model = under(s.pkg(), "io.lcmlora.model");
             for (String imp : s.imports()) {
                 boolean forbidden = low ? above.stream().anyMatch(a -> under(imp, a))
-                        : model && (under(imp, "io.lcmlora.io.singlefile") || under(imp, "io.lcmlora.io.sgm")
+                        : model && (under(imp, "io.lcmlora.singlefile") || under(imp, "io.lcmlora.sgm")
                                 || under(imp, "io.lcmlora.singlefile") || under(imp, "io.lcmlora.sgm")
                                 || under(imp, "io.lcmlora.pipeline") || under(imp, "io.lcmlora.cli"));
                 if (forbidden) {

@@ -5,7 +5,7 @@ import io.lcmlora.io.DType;
 import io.lcmlora.io.FiniteWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFormat;
 import io.lcmlora.lora.LoraKeyMap;

@@ -11,7 +11,7 @@ import io.lcmlora.io.DType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.io.TensorInfo;
-import io.lcmlora.io.singlefile.BundledScheduler;
+import io.lcmlora.singlefile.BundledScheduler;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
