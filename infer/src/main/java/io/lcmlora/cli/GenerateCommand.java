@@ -1,7 +1,7 @@
 package io.lcmlora.cli;
 
 import ai.djl.Device;
-import io.lcmlora.io.singlefile.SingleFileConfigs;
+import io.lcmlora.singlefile.SingleFileConfigs;
 import io.lcmlora.pipeline.GeneratedImage;
 import io.lcmlora.pipeline.GenerationRequest;
 import io.lcmlora.pipeline.LoadOptions;

@@ -2,7 +2,7 @@ package io.lcmlora.cli;
 
 import ai.djl.ndarray.NDManager;
 import io.lcmlora.io.ComponentPath;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
@@ -93,6 +93,10 @@ public final class LoraCommand implements Runnable {
             new CLIPTextModelWithProjection(te2, ClipTextConfig.sdxlTextEncoder2());
             names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(te2.adaptableLayers().keySet()));
         }
-        return LoraSummary.describe(LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg))));
+        LoraFile index = LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg)));
+        try (io.lcmlora.io.SafeTensorsFile f = io.lcmlora.io.SafeTensorsFile.open(file)) {
+            io.lcmlora.io.FiniteWeights.require(f, f.tensors().keySet(), "this LoRA is broken (a diverged training run?)");
+        }
+        return LoraSummary.describe(index);
     }
 }

@@ -1,6 +1,6 @@
 package io.lcmlora.cli;
 
-import io.lcmlora.io.singlefile.SingleFileConfigs;
+import io.lcmlora.singlefile.SingleFileConfigs;
 import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;

@@ -32,11 +32,16 @@ public final class AtomicFiles {
     public static void write(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
-        Files.createDirectories(dir);
         if (Files.isDirectory(abs)) {
-            throw new IOException(abs + ": is a directory, cannot write a file there");
+            throw new IOException("cannot write " + abs + ": it is a folder");
         }
-        Path tmp = createTemp(dir, abs.getFileName().toString());
+        Path tmp;
+        try {
+            Files.createDirectories(dir);
+            tmp = createTemp(dir, abs.getFileName().toString());
+        } catch (IOException e) {
+            throw failed(abs, e);
+        }
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
                     OutputStream os = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
@@ -50,10 +55,67 @@ public final class AtomicFiles {
                 Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
             }
             syncDirectory(dir);
+        } catch (IOException e) {
+            throw failed(abs, e);
         } finally {
-            Files.deleteIfExists(tmp);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException e) {
+                // the temp file of a failed write is removed by deleteStaleTemps on the next start
+            }
         }
     }
+
+    /**
+     * An I/O failure while writing {@code target}, naming it and the reason ("No space left on device"), without
+     * exception class names; a failure that already names the target is passed on unchanged.
+     */
+    private static IOException failed(Path target, IOException e) {
+        String reason = reason(e);
+        if (reason.startsWith(target.toString())) {
+            return e;
+        }
+        return new IOException("cannot write " + target + ": " + reason, e);
+    }
+
+    /** The reason of an I/O error in words: a file system error's reason, else its message, else its kind. */
+    public static String reason(IOException e) {
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or folder";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileAlreadyExistsException) {
+            return "a file of that name is in the way";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /**
+     * Deletes the temp files ({@code .<name>.<random>.tmp}) that writes interrupted by a crash left in {@code dir}
+     * (not recursive); call it only while no other process writes there. Returns how many were deleted.
+     */
+    public static int deleteStaleTemps(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        int n = 0;
+        try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".*.tmp")) {
+            for (Path p : ds) {
+                if (TEMP.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(p);
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    private static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile("\\..+\\.[0-9a-z]{1,13}\\.tmp");
 
     private static Path createTemp(Path dir, String name) throws IOException {
         for (int attempt = 0; ; attempt++) {

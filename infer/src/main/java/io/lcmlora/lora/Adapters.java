@@ -228,13 +228,6 @@ public final class Adapters {
         adapters.remove(name);
     }
 
-    /** The unfused adapter {@code name} as normalised weights (what an exporter writes). */
-    public LoraWeights toWeights(String name) {
-        List<LoraWeights.Entry> entries = new ArrayList<>();
-        get(name).forEach((path, m) -> entries.add(new LoraWeights.Entry(component, path, m.a(), m.b(), m.alpha())));
-        return new LoraWeights(name, LoraFormat.PEFT, entries);
-    }
-
     private Map<String, LoraAdapter> get(String name) {
         Map<String, LoraAdapter> m = adapters.get(name);
         if (m == null) {

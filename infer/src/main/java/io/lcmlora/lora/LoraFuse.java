@@ -3,11 +3,12 @@ package io.lcmlora.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.lcmlora.io.FileTrees;
 import io.lcmlora.io.DType;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextConfig;
@@ -86,7 +87,7 @@ public final class LoraFuse {
                 }
                 Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException | RuntimeException e) {
-                deleteTree(tmp);
+                FileTrees.deleteTree(tmp);
                 throw e;
             }
         }
@@ -151,17 +152,6 @@ public final class LoraFuse {
                 } else {
                     Files.copy(src, dst, StandardCopyOption.COPY_ATTRIBUTES);
                 }
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
             }
         }
     }

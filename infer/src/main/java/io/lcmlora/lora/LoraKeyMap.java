@@ -1,6 +1,6 @@
 package io.lcmlora.lora;
 
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -57,20 +57,4 @@ public record LoadOptions(Placement unet, Placement vae, Placement textEncoders,
         Placement p = new Placement(device, dtype);
         return new LoadOptions(p, new Placement(device, DataType.FLOAT32), p, dtype == DataType.FLOAT16 ? "fp16" : null);
     }
-
-    public LoadOptions withUnet(Placement p) {
-        return new LoadOptions(p, vae, textEncoders, variant);
-    }
-
-    public LoadOptions withVae(Placement p) {
-        return new LoadOptions(unet, p, textEncoders, variant);
-    }
-
-    public LoadOptions withTextEncoders(Placement p) {
-        return new LoadOptions(unet, vae, p, variant);
-    }
-
-    public LoadOptions withVariant(String v) {
-        return new LoadOptions(unet, vae, textEncoders, v);
-    }
 }

@@ -1,9 +1,9 @@
 package io.lcmlora.pipeline;
 
 import ai.djl.ndarray.NDManager;
-import io.lcmlora.io.singlefile.BundledScheduler;
-import io.lcmlora.io.singlefile.SingleFileCheckpoint;
-import io.lcmlora.io.singlefile.SingleFileConfigs;
+import io.lcmlora.singlefile.BundledScheduler;
+import io.lcmlora.singlefile.SingleFileCheckpoint;
+import io.lcmlora.singlefile.SingleFileConfigs;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.unet.UNet2DConditionModel;

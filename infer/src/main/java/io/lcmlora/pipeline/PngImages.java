@@ -4,6 +4,7 @@ import io.lcmlora.io.AtomicFiles;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.w3c.dom.Node;
 
 /** PNG files with text chunks, and the conversions between 8-bit RGB images and the VAE's [-1, 1] floats. */
@@ -30,16 +32,31 @@ public final class PngImages {
 
     /**
      * Writes {@code image} as an 8-bit RGB PNG with one {@code tEXt} chunk per entry, atomically. tEXt is Latin-1:
-     * characters beyond it must be escaped by the caller (the pipeline's JSON uses {@code \\uXXXX}).
+     * characters beyond it must be escaped by the caller (the pipeline's JSON uses {@code \\uXXXX}). The PNG is
+     * encoded in memory (never through ImageIO's disk cache, whose cleanup hook fails noisily on a full disk), then
+     * written through {@link AtomicFiles}, whose errors name the file.
      */
     public static void write(Path file, BufferedImage image, Map<String, String> text) throws IOException {
+        AtomicFiles.writeBytes(file, encode(image, text, file));
+    }
+
+    /** The PNG bytes of {@code image} (8-bit RGB), encoded in memory. */
+    public static byte[] encode(BufferedImage image) {
+        try {
+            return encode(image, Map.of(), null);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("PNG encoding in memory", e);
+        }
+    }
+
+    private static byte[] encode(BufferedImage image, Map<String, String> text, Path file) throws IOException {
         BufferedImage rgb = toRgb(image);
         ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
         try {
             IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(rgb), null);
             IIOMetadataNode chunks = new IIOMetadataNode("tEXt");
             for (Map.Entry<String, String> e : text.entrySet()) {
-                checkLatin1(e.getKey() + e.getValue(), file);
+                checkLatin1(e.getKey() + e.getValue(), file == null ? Path.of("<png>") : file);
                 IIOMetadataNode entry = new IIOMetadataNode("tEXtEntry");
                 entry.setAttribute("keyword", e.getKey());
                 entry.setAttribute("value", e.getValue());
@@ -48,12 +65,12 @@ public final class PngImages {
             IIOMetadataNode root = new IIOMetadataNode(PNG_FORMAT);
             root.appendChild(chunks);
             meta.mergeTree(PNG_FORMAT, root);
-            AtomicFiles.write(file, os -> {
-                try (ImageOutputStream ios = ImageIO.createImageOutputStream(os)) {
-                    writer.setOutput(ios);
-                    writer.write(null, new IIOImage(rgb, null, meta), null);
-                }
-            });
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ImageOutputStream ios = new MemoryCacheImageOutputStream(bytes)) {
+                writer.setOutput(ios);
+                writer.write(null, new IIOImage(rgb, null, meta), null);
+            }
+            return bytes.toByteArray();
         } finally {
             writer.dispose();
         }

@@ -45,7 +45,7 @@ class AtomicFilesTest {
             os.write(new byte[4 << 20]);
             throw new IOException("disk full (simulated)");
         }));
-        assertEquals("disk full (simulated)", e.getMessage());
+        assertEquals("cannot write " + t.toAbsolutePath() + ": disk full (simulated)", e.getMessage());
         assertThrows(IllegalStateException.class, () -> AtomicFiles.write(t, os -> {
             os.write(1);
             throw new IllegalStateException("bug in the body");
@@ -90,5 +90,34 @@ class AtomicFilesTest {
         Path d = Files.createDirectory(dir.resolve("d"));
         IOException e = assertThrows(IOException.class, () -> AtomicFiles.writeString(d, "x"));
         assertTrue(e.getMessage().contains(d.toString()), e.getMessage());
+    }
+
+    @Test
+    void aFullDiskNamesTheFileAndTheReasonWithoutClassNames() throws IOException {
+        Path target = dir.resolve("out.bin");
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(target, os -> {
+            os.write(new byte[10]);
+            throw new java.nio.file.FileSystemException(null, null, "No space left on device");
+        }));
+        assertEquals("cannot write " + target.toAbsolutePath() + ": No space left on device", e.getMessage());
+        assertEquals(List.of(), listing(), "no temp file left behind");
+        Path blocked = Files.writeString(dir.resolve("plain"), "x").resolve("sub/out.png");
+        IOException f = assertThrows(IOException.class, () -> AtomicFiles.writeString(blocked, "y"));
+        assertTrue(f.getMessage().startsWith("cannot write " + blocked.toAbsolutePath() + ": "), f.getMessage());
+        assertTrue(!f.getMessage().contains("Exception"), f.getMessage());
+    }
+
+    @Test
+    void staleTempsOfInterruptedWritesAreDeletedAndNothingElse() throws IOException {
+        Files.createFile(dir.resolve(".step-000004.png.k2j3l4.tmp"));
+        Files.createFile(dir.resolve(".train_log.jsonl.0.tmp"));
+        Files.createFile(dir.resolve("step-000004.png"));
+        Files.createFile(dir.resolve(".lcm-run.lock"));
+        Files.createFile(dir.resolve("notes.tmp"));
+        Files.createDirectory(dir.resolve(".checkpoint-2.tmp"));
+        assertEquals(2, AtomicFiles.deleteStaleTemps(dir));
+        assertEquals(List.of(dir.resolve(".checkpoint-2.tmp"), dir.resolve(".lcm-run.lock"), dir.resolve("notes.tmp"),
+                dir.resolve("step-000004.png")), listing());
+        assertEquals(0, AtomicFiles.deleteStaleTemps(dir.resolve("absent")));
     }
 }

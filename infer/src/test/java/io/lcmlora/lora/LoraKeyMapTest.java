@@ -12,7 +12,7 @@ import io.lcmlora.io.DType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.io.TensorInfo;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraKeyMap.Role;
 import io.lcmlora.lora.LoraKeyMap.Target;
 import java.io.IOException;

@@ -132,13 +132,6 @@ public final class UNet2DConditionModel {
         return parameterCount;
     }
 
-    /** Turns every attached adapter on or off (off = the frozen base model, the distillation teacher). */
-    public void setAdaptersEnabled(boolean enabled) {
-        for (AdaptableLayer l : layers.values()) {
-            l.setDeltasEnabled(enabled);
-        }
-    }
-
     /** The inputs of one forward pass, named after diffusers' arguments. */
     public record Inputs(NDArray sample, double[] timesteps, NDArray encoderHiddenStates, NDArray textEmbeds,
             NDArray timeIds, NDArray timestepCond) {

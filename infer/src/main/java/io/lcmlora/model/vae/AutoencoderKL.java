@@ -67,10 +67,6 @@ public final class AutoencoderKL {
             return new Chunking(false, tileSampleSize, DEFAULT_OVERLAP);
         }
 
-        public Chunking withSlicing(boolean on) {
-            return new Chunking(on, tileSampleSize, tileOverlap);
-        }
-
         public boolean tiled() {
             return tileSampleSize > 0;
         }

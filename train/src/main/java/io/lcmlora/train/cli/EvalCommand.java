@@ -2,12 +2,12 @@ package io.lcmlora.train.cli;
 
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.YamlConfig;
+import io.lcmlora.train.eval.EvalRun;
 import io.lcmlora.train.eval.EvalSweep;
 import io.lcmlora.train.eval.FeatureExtractors;
 import io.lcmlora.train.eval.PipelineGenerator;
 import io.lcmlora.train.eval.ReporterProgress;
 import io.lcmlora.train.eval.SampleGenerator;
-import io.lcmlora.train.eval.SweepLayout;
 import io.lcmlora.train.eval.SweepResults;
 import io.lcmlora.train.eval.SweepProgress;
 import io.lcmlora.train.parallel.Shard;
@@ -17,7 +17,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -80,18 +79,9 @@ public final class EvalCommand implements Callable<Integer> {
         });
     }
 
-    /** Runs the sweep and prints the table's essentials and where the outputs are. */
+    /** Runs the sweep and prints the table's essentials and where the outputs are ({@link EvalRun#run}). */
     public static SweepResults run(EvalConfig config, SampleGenerator.Factory generators, FeatureExtractors extractors,
             SweepProgress progress, PrintStream out) throws IOException {
-        SweepResults r = EvalSweep.run(config, generators, extractors, progress);
-        Path root = Path.of(config.outputDir());
-        for (SweepResults.Setting s : r.settings()) {
-            out.println(String.format(Locale.ROOT, "%-28s FID %10.3f  (%d samples, %d reference)", s.name(), s.fid(),
-                    s.samples(), s.referenceSamples()));
-        }
-        out.println("wrote " + root.resolve(SweepLayout.RESULTS_JSON) + ", " + root.resolve(SweepLayout.RESULTS_MD) + ", "
-                + root.resolve(SweepLayout.PLOT) + " and " + r.settings().size() + " grids");
-        out.flush();
-        return r;
+        return EvalRun.run(config, generators, extractors, progress, out);
     }
 }

@@ -10,10 +10,10 @@ import io.lcmlora.lora.Adapters;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.SchedulerConfig;
-import io.lcmlora.train.distill.GuidanceConvention;
+import io.lcmlora.train.config.DistillConfig.Guidance;
+import io.lcmlora.train.config.DistillConfig.Loss;
 import io.lcmlora.train.distill.LcdStep;
 import io.lcmlora.train.distill.LcdStepCheck;
-import io.lcmlora.train.distill.LossType;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -47,11 +47,15 @@ public final class ForwardLcdStepCommand implements Callable<Integer> {
     double huberC;
 
     @Option(names = "--guidance-convention", defaultValue = "LCM", description = "LCM (cond + w(cond-uncond), the script's code) or IMAGEN (w - 1)")
-    GuidanceConvention guidance;
+    Guidance guidance;
+
+    @Option(names = "--timestep-scaling", defaultValue = "10", description = "factor on t in the boundary scalings; default ${DEFAULT-VALUE}")
+    double timestepScaling;
 
     @Override
     public Integer call() throws Exception {
-        run(model, loraState, inputs, output, new LcdStep.Config(numDdimTimesteps, LossType.HUBER, huberC, guidance));
+        run(model, loraState, inputs, output, new LcdStep.Config(numDdimTimesteps, Loss.HUBER, huberC, guidance,
+                timestepScaling));
         return 0;
     }
 
@@ -75,7 +79,8 @@ public final class ForwardLcdStepCommand implements Callable<Integer> {
             SafeTensorsWriter w = new SafeTensorsWriter().metadata("producer", "lcm forward lcd-step")
                     .metadata("num_ddim_timesteps", Integer.toString(config.numDdimTimesteps()))
                     .metadata("huber_c", Double.toString(config.huberC()))
-                    .metadata("guidance_convention", config.guidance().name());
+                    .metadata("guidance_convention", config.guidance().name())
+                    .metadata("timestep_scaling", Double.toString(config.timestepScaling()));
             for (Map.Entry<String, NDArray> e : out.entrySet()) {
                 w.add(e.getKey(), e.getValue());
             }

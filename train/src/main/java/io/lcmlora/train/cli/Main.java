@@ -41,7 +41,7 @@ public final class Main implements Runnable {
         cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
         cli.getSubcommands().get("bench").addSubcommand("distill", new BenchDistillCommand());
         return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
-            cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            cl.getErr().println("error: " + ErrorMessages.describe(ex));
             if (System.getenv("LCM_DEBUG") != null) {
                 ex.printStackTrace(cl.getErr());
             }
@@ -50,6 +50,9 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // ImageIO's default disk cache registers a shutdown hook that prints a stack trace when the disk is full;
+        // every image here is small enough to encode in memory
+        javax.imageio.ImageIO.setUseCache(false);
         System.exit(commandLine().execute(args));
     }
 }

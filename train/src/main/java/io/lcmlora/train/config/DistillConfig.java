@@ -29,9 +29,15 @@ public record DistillConfig(
         /** {@code uncond + w * (cond - uncond)}: classifier-free guidance as in Imagen and diffusers pipelines. */
         IMAGEN;
 
-        /** The guided prediction's weight on (cond - uncond) when added to cond: LCM w, Imagen w - 1. */
+        /**
+         * The guided prediction's weight on (cond - uncond) when added to cond: LCM w, Imagen w - 1 (the two forms
+         * differ by one: w_lcm = w_imagen - 1).
+         */
         public double lcmWeight(double w) {
-            return this == LCM ? w : w - 1;
+            return switch (this) {
+                case LCM -> w;
+                case IMAGEN -> w - 1;
+            };
         }
     }
 

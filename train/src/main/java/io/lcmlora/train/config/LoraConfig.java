@@ -4,7 +4,8 @@ import java.util.List;
 
 /**
  * The LoRA adapter trained on the student UNet. Defaults: diffusers {@code train_lcm_distill_lora_sdxl_wds.py}
- * ({@code --lora_rank 64}, {@code --lora_alpha 64}, {@code --lora_dropout 0}, its default target list).
+ * ({@code --lora_rank 64}, {@code --lora_alpha 64}, {@code --lora_dropout 0}, its default target list). Only
+ * {@code dropout: 0} is accepted (the key exists so that recipes written for the Python script bind).
  */
 public record LoraConfig(int rank, double alpha, double dropout, List<String> targetModules, Init init) {
 
@@ -25,6 +26,10 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
         Check.range("rank", rank, 1, 1024);
         Check.openClosed("alpha", alpha, 0, 65536);
         Check.closedOpen("dropout", dropout, 0, 1);
+        if (dropout != 0) {
+            throw new ConfigException("dropout", "must be 0: LoRA dropout is not implemented (the LCM-LoRA recipe and "
+                    + "train_lcm_distill_lora_sdxl.py's default use 0), got " + dropout);
+        }
         targetModules = Check.strings("target_modules", targetModules, false);
         if (init == null) {
             throw new ConfigException("init", "must be one of " + ConfigBinder.enumValues(Init.class));

@@ -3,7 +3,6 @@ package io.lcmlora.train.config;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +25,11 @@ public final class YamlConfig {
 
     /** Binds YAML text with {@code key=value} overrides applied on top; missing keys take {@code defaults}' values. */
     public static <R extends Record> R parse(Class<R> type, R defaults, String yaml, List<String> overrides) {
-        Object tree = loadYaml(yaml, "<config>");
+        return parse(type, defaults, yaml, overrides, "<config>");
+    }
+
+    private static <R extends Record> R parse(Class<R> type, R defaults, String yaml, List<String> overrides, String origin) {
+        Object tree = loadYaml(yaml, origin);
         Map<String, Object> root = tree == null ? new LinkedHashMap<>() : asRoot(type, tree);
         for (String o : overrides) {
             applyOverride(type, root, o);
@@ -37,22 +40,69 @@ public final class YamlConfig {
     /** Reads a config file (null = the defaults alone) and applies overrides; errors name the file. */
     public static <R extends Record> R load(Class<R> type, R defaults, Path file, List<String> overrides)
             throws IOException {
-        if (file == null) {
-            return parse(type, defaults, "", overrides);
-        }
-        String text;
+        String text = file == null ? "" : readText(file);
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new NoSuchFileException(file + " (config file not found)");
-        }
-        try {
-            return parse(type, defaults, text, overrides);
+            return parse(type, defaults, text, overrides, file == null ? "<no config file>" : file.toString());
         } catch (ConfigException e) {
-            throw new ConfigException(e.key(), e.problem() + " (in " + file + ")");
+            throw new ConfigException(e.key(), e.problem() + blame(e.key(), overrides, file));
         } catch (YAMLException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException((file == null ? "config" : file) + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The largest config file read (a config is a few KB; this refuses a wrong path to a model or a device). */
+    static final long MAX_CONFIG_BYTES = 1 << 20;
+
+    /** The file as UTF-8 text; binary, UTF-16 and invalid UTF-8 files are refused naming the file and the fix. */
+    static String readText(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException("config file " + file + ": is a folder; expected a YAML file (e.g. "
+                    + "configs/sdxl-lcm-lora.yaml)");
+        }
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException("config file " + file + ": no such file; expected a YAML config file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("config file " + file + ": not a regular file; expected a YAML config file");
+        }
+        long size = Files.size(file);
+        if (size > MAX_CONFIG_BYTES) {
+            throw new IllegalArgumentException(file + ": " + size + " bytes is too large for a YAML config (at most "
+                    + MAX_CONFIG_BYTES + "); is this the right file?");
+        }
+        byte[] b = Files.readAllBytes(file);
+        if (b.length >= 2 && ((b[0] == (byte) 0xFE && b[1] == (byte) 0xFF) || (b[0] == (byte) 0xFF && b[1] == (byte) 0xFE))) {
+            throw new IllegalArgumentException(file + ": is UTF-16 text; expected UTF-8: save the config as UTF-8");
+        }
+        for (int i = 0; i < b.length; i++) {
+            if (b[i] == 0) {
+                throw new IllegalArgumentException(file + ": holds a NUL byte at offset " + i + ": a binary file (or "
+                        + "UTF-16/32 text), not a UTF-8 YAML config");
+            }
+        }
+        java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(b);
+        try {
+            String text = d.decode(in).toString();
+            return text.startsWith("\uFEFF") ? text.substring(1) : text;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException(file + ": is not valid UTF-8 text (bad byte near offset " + in.position()
+                    + "); expected a UTF-8 YAML config: save it as UTF-8");
+        }
+    }
+
+    /** Where the value of {@code key} came from: a {@code --set} override, else the config file. */
+    static String blame(String key, List<String> overrides, Path file) {
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            String k = eq > 0 ? o.substring(0, eq).trim() : o.trim();
+            if (k.equals(key) || k.startsWith(key + ".") || key.startsWith(k + ".")) {
+                return " (from --set " + o + ")";
+            }
+        }
+        return file == null ? "" : " (in " + file + ")";
     }
 
     /** A config record as block YAML; {@link #parse} of it gives back an equal record. */
@@ -75,6 +125,12 @@ public final class YamlConfig {
         try {
             return new Yaml(new SafeConstructor(lo)).load(text);
         } catch (MarkedYAMLException e) {
+            org.yaml.snakeyaml.error.Mark m = e.getProblemMark();
+            String where = m == null ? origin : origin + ":" + (m.getLine() + 1) + ":" + (m.getColumn() + 1);
+            String context = e.getContext() == null ? "" : " (" + e.getContext().trim() + ")";
+            throw new IllegalArgumentException(where + ": invalid YAML: " + String.valueOf(e.getProblem()).trim() + context
+                    + (m == null ? "" : "\n" + m.get_snippet()), e);
+        } catch (YAMLException e) {
             throw new IllegalArgumentException(origin + ": invalid YAML: " + e.getMessage(), e);
         }
     }

@@ -32,14 +32,23 @@ public interface ImageCaptionSource extends AutoCloseable {
         }
         List<Path> paths = data.paths().stream().map(Path::of).toList();
         SkipCounter skips = new SkipCounter();
-        if (data.source() == DataConfig.Source.WEBDATASET) {
-            return new WebDatasetSource(paths, skips);
-        }
-        List<ImageCaptionSource> parts = new ArrayList<>();
-        for (Path p : paths) {
-            parts.add(data.source() == DataConfig.Source.FOLDER ? new FolderSource(p, skips) : new JsonlSource(p, skips));
-        }
-        return concat(parts, skips);
+        return switch (data.source()) {
+            case WEBDATASET -> new WebDatasetSource(paths, skips); // one source over the shards of every path
+            case FOLDER -> {
+                List<ImageCaptionSource> parts = new ArrayList<>();
+                for (Path p : paths) {
+                    parts.add(new FolderSource(p, skips));
+                }
+                yield concat(parts, skips);
+            }
+            case JSONL -> {
+                List<ImageCaptionSource> parts = new ArrayList<>();
+                for (Path p : paths) {
+                    parts.add(new JsonlSource(p, skips));
+                }
+                yield concat(parts, skips);
+            }
+        };
     }
 
     private static ImageCaptionSource concat(List<ImageCaptionSource> parts, SkipCounter skips) {

@@ -1,10 +1,11 @@
 package io.lcmlora.train.demo;
 
-import io.lcmlora.train.cli.EvalCommand;
+import io.lcmlora.io.FileTrees;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.config.YamlConfig;
 import io.lcmlora.train.distill.Distiller;
+import io.lcmlora.train.eval.EvalRun;
 import io.lcmlora.train.eval.FeatureExtractors;
 import io.lcmlora.train.eval.PipelineGenerator;
 import io.lcmlora.train.eval.ReporterProgress;
@@ -30,7 +31,7 @@ import java.util.stream.Stream;
  * data sets, prepare the distillation manifest and held-out prompt files, the FID feature classifier, the twitter
  * teacher and its google fine-tune (copied from the shipped weights, or trained with {@code lcm pretrain} when
  * {@code fromScratch}), LCM-LoRA distillation ({@link Distiller}, what {@code lcm distill} runs), the FID sweeps
- * ({@link EvalCommand#run}, what {@code lcm eval} runs) and the report (table and grids). A stage whose output exists
+ * ({@link EvalRun#run}, what {@code lcm eval} runs) and the report (table and grids). A stage whose output exists
  * is skipped, so a rerun resumes after the last finished stage.
  */
 public final class DemoRun {
@@ -146,7 +147,7 @@ public final class DemoRun {
                 () -> Distiller.run(distillConfig(), out)));
         for (String style : List.of(base, fine)) {
             s.add(new Stage("eval-" + style, paths.eval(style).resolve("results.json").toString(),
-                    () -> evalDone(style), () -> EvalCommand.run(
+                    () -> evalDone(style), () -> EvalRun.run(
                             evalConfig(style), PipelineGenerator::open, FeatureExtractors.standard(),
                             new ReporterProgress(out, false), out)));
         }
@@ -329,7 +330,7 @@ public final class DemoRun {
             throw new FileAlreadyExistsException(to + " (remove it to copy " + from + " again)");
         }
         Path tmp = to.resolveSibling(to.getFileName() + ".tmp");
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         try (Stream<Path> files = Files.walk(from)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 Path dst = tmp.resolve(from.relativize(f).toString());
@@ -341,17 +342,6 @@ public final class DemoRun {
             }
         }
         Files.move(tmp, to, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).toList()) {
-                Files.delete(f);
-            }
-        }
     }
 
     private static long promptCount(Path promptFile) throws IOException {

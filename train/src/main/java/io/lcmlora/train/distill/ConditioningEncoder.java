@@ -17,6 +17,7 @@ import io.lcmlora.pipeline.LoadOptions;
 import io.lcmlora.pipeline.SdxlModel;
 import io.lcmlora.schedule.SchedulerConfig;
 import io.lcmlora.text.ClipTokenizer;
+import io.lcmlora.train.config.ConfigException;
 import io.lcmlora.train.config.ModelConfig;
 import io.lcmlora.train.data.ImageDataset;
 import java.io.IOException;
@@ -59,10 +60,25 @@ public final class ConditioningEncoder implements AutoCloseable {
             CLIPTextModel te1 = CLIPTextModel.load(model.component("text_encoder"), m, textDtype, model.variant());
             CLIPTextModelWithProjection te2 = CLIPTextModelWithProjection.load(model.component("text_encoder_2"), m,
                     textDtype, model.variant());
-            return new ConditioningEncoder(m, vae, te1, te2, tokenizer(model, "tokenizer", 1), tokenizer(model, "tokenizer_2", 2));
+            ClipTokenizer tok1 = tokenizer(model, "tokenizer", 1);
+            ClipTokenizer tok2 = tokenizer(model, "tokenizer_2", 2);
+            requireVocabulary("model.tokenizer", model.tokenizer(), tok1, "model.text_encoder", te1.config().vocabSize());
+            requireVocabulary("model.tokenizer_2", model.tokenizer2(), tok2, "model.text_encoder_2", te2.config().vocabSize());
+            return new ConditioningEncoder(m, vae, te1, te2, tok1, tok2);
         } catch (IOException | RuntimeException e) {
             m.close();
             throw e;
+        }
+    }
+
+    /** The tokenizer's special ids must be ids of the text encoder's embedding table. */
+    static void requireVocabulary(String key, String configured, ClipTokenizer tok, String encoderKey, int vocabSize) {
+        int maxId = Math.max(tok.bosId(), Math.max(tok.eosId(), tok.padId()));
+        if (maxId >= vocabSize) {
+            String which = configured == null ? "is not set, so the bundled SDXL tokenizer was used" : "'" + configured + "'";
+            throw new ConfigException(key, which + ", whose token ids reach " + maxId + ", but the text encoder of "
+                    + encoderKey + " has a vocabulary of " + vocabSize + ": set " + key
+                    + " to the tokenizer folder that belongs to this text encoder");
         }
     }
 

@@ -10,7 +10,11 @@ import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.ConfigJson;
 import io.lcmlora.io.DType;
+import io.lcmlora.io.FiniteWeights;
+import io.lcmlora.io.NonFiniteWeightsException;
+import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.pipeline.PngImages;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.SchedulerConfig;
 import io.lcmlora.train.config.ConfigException;
@@ -25,6 +29,7 @@ import io.lcmlora.train.loop.LrSchedule;
 import io.lcmlora.train.loop.Rng;
 import io.lcmlora.train.parallel.DistributedException;
 import io.lcmlora.train.parallel.World;
+import io.lcmlora.train.loop.RunLock;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -41,7 +46,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import javax.imageio.ImageIO;
 
 /**
  * {@code lcm distill}: LCM-LoRA distillation of a frozen SDXL teacher (diffusers {@code train_lcm_distill_lora_sdxl.py}
@@ -124,12 +128,30 @@ public final class Distiller {
                     + "point model.path at a diffusers SDXL folder");
         }
         Path dir = Path.of(config.outputDir());
-        Files.createDirectories(dir);
+        requireFolder("output_dir", dir);
+        if (config.cache().dir() != null) {
+            requireFolder("cache.dir", Path.of(config.cache().dir()));
+        }
+        if (config.logging().dir() != null) {
+            requireFolder("logging.dir", Path.of(config.logging().dir()));
+        }
+        if (!world.isMainProcess()) { // rank 0 holds the output_dir lock for the whole job
+            return runLocked(config, dir, out, options, world);
+        }
+        try (RunLock lock = RunLock.acquire(dir, "lcm distill", out)) {
+            return runLocked(config, dir, out, options, world);
+        }
+    }
+
+    /** The run itself, with {@code dir} locked by rank 0. */
+    private static RunResult runLocked(TrainConfig config, Path dir, PrintStream out, Options options, World world)
+            throws IOException {
         Device device = world.device(config.precision());
         DataType weights = weightsType(config.precision(), device, out);
         Checkpoints checkpoints = new Checkpoints(dir, config.checkpointing().keepLast());
         if (world.isMainProcess()) {
             checkpoints.removeStale();
+            removeStaleTemps(dir, out);
         }
         world.barrier();
         Optional<Checkpoint> resume = checkpoints.resume(config.checkpointing().resume());
@@ -138,13 +160,13 @@ public final class Distiller {
         if (resume.isPresent()) {
             checkCompatible(config, resume.get(), world.size());
         }
+        SchedulerConfig schedulerConfig = schedulerConfig(config);
 
         long maxSteps = config.distill().maxTrainSteps();
         try (TrainingData data = openData(config, device, weights, out, world);
                 NDManager nd = NDManager.newBaseManager(device)) {
             UNet2DConditionModel unet = UNet2DConditionModel.load(config.model().component("unet"),
                     config.model().variant(), nd, weights);
-            SchedulerConfig schedulerConfig = schedulerConfig(config);
             NoiseSchedule schedule = NoiseSchedule.of(schedulerConfig);
             try (LoraTrainer trainer = new LoraTrainer(unet, schedule, config, nd, world)) {
                 Loop loop = new Loop(config, data, trainer, nd, world);
@@ -161,47 +183,54 @@ public final class Distiller {
                 List<StepLog> logs = new ArrayList<>();
                 long start = step;
                 Optional<Path> lastCheckpoint = resume.map(Checkpoint::dir);
-                try (TensorBoardWriter tb = main && config.logging().tensorboard() ? TensorBoardWriter.open(logDir) : null;
+                try (TensorBoardWriter tb = main ? openTensorBoard(config, logDir, resume.isPresent(), step) : null;
                         LcmValidator validator = new LcmValidator(config, schedulerConfig)) {
                     ProgressReporter progress = new ProgressReporter(out, out == System.out && System.console() != null,
                             maxSteps, step, config.logging().every(), System::nanoTime);
                     LrSchedule lr = LrSchedule.of(config.optim(), config.distill());
+                    if (main && resume.isPresent() && validationDue(config, step) && !Files.exists(validationPng(dir, step))) {
+                        // killed while writing the resumed step's validation grid: the atomic write left no PNG
+                        validate(validator.render(unet), step, dir, tb, progress);
+                    }
                     while (step < maxSteps && step < options.stopAfterStep()) {
-                        long t0 = System.nanoTime();
-                        double rate = lr.lr(step);
-                        LoraTrainer.Update u;
+                        long current = step + 1;
                         try {
-                            u = trainer.update(loop::micro, rate, step + 1, step + 1 == options.poisonStep());
-                        } catch (NonFiniteLossException e) {
-                            throw new NonFiniteLossException(e.step(), e.getMessage() + ". The run stops; "
-                                    + (lastCheckpoint.isPresent() ? "the last good checkpoint is " + lastCheckpoint.get()
-                                            + " (continue from it with --resume latest, e.g. after lowering optim.learning_rate)"
-                                            : "no checkpoint was written yet"));
-                        }
-                        step++;
-                        double seconds = (System.nanoTime() - t0) / 1e9;
-                        double ips = loop.imagesPerStep() / seconds;
-                        StepLog s = new StepLog(step, u.loss(), rate, u.gradNorm(), seconds, ips);
-                        logs.add(s);
-                        if (main) {
-                            log.append(s);
-                        }
-                        if (tb != null && step % config.logging().every() == 0) {
-                            Map<String, Double> scalars = new LinkedHashMap<>();
-                            scalars.put("train/loss", (double) u.loss());
-                            scalars.put("train/lr", rate);
-                            scalars.put("train/grad_norm", u.gradNorm());
-                            scalars.put("train/step_time_s", seconds);
-                            scalars.put("train/images_per_s", ips);
-                            tb.scalars(step, scalars);
-                            tb.flush();
-                        }
-                        progress.step(step, u.loss(), rate, ips);
-                        if (main && (step % config.checkpointing().every() == 0 || step == maxSteps)) {
-                            lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
-                        }
-                        if (main && config.validation().every() > 0 && step % config.validation().every() == 0) {
-                            validate(validator.render(unet), step, dir, tb, progress);
+                            long t0 = System.nanoTime();
+                            double rate = lr.lr(step);
+                            LoraTrainer.Update u;
+                            try {
+                                u = trainer.update(loop::micro, rate, step + 1, step + 1 == options.poisonStep());
+                            } catch (NonFiniteLossException e) {
+                                throw new NonFiniteLossException(e.step(), e.getMessage() + ". The run stops; "
+                                        + divergenceAdvice(config, checkpoints, resume, e.step(), trainer.lora().mixedPrecision()));
+                            }
+                            step++;
+                            double seconds = (System.nanoTime() - t0) / 1e9;
+                            double ips = loop.imagesPerStep() / seconds;
+                            StepLog s = new StepLog(step, u.loss(), rate, u.gradNorm(), seconds, ips);
+                            logs.add(s);
+                            if (main) {
+                                log.append(s);
+                            }
+                            if (tb != null && step % config.logging().every() == 0) {
+                                Map<String, Double> scalars = new LinkedHashMap<>();
+                                scalars.put("train/loss", (double) u.loss());
+                                scalars.put("train/lr", rate);
+                                scalars.put("train/grad_norm", u.gradNorm());
+                                scalars.put("train/step_time_s", seconds);
+                                scalars.put("train/images_per_s", ips);
+                                tb.scalars(step, scalars);
+                                tb.flush();
+                            }
+                            progress.step(step, u.loss(), rate, ips);
+                            if (main && (step % config.checkpointing().every() == 0 || step == maxSteps)) {
+                                lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
+                            }
+                            if (main && validationDue(config, step)) {
+                                validate(validator.render(unet), step, dir, tb, progress);
+                            }
+                        } catch (IOException | UncheckedIOException e) {
+                            throw atStep(current, e);
                         }
                     }
                 }
@@ -218,16 +247,124 @@ public final class Distiller {
         }
     }
 
+    /**
+     * What to do after a non-finite loss at {@code failedStep}: the last good checkpoint is the newest complete one
+     * written before that step whose weights are all finite. When that is the checkpoint this run resumed from (it
+     * diverged again before writing a newer one), resuming it unchanged would repeat the divergence, so the advice
+     * is to change the settings that cause it instead.
+     */
+    static String divergenceAdvice(TrainConfig config, Checkpoints checkpoints, Optional<Checkpoint> resumed, long failedStep,
+            boolean mixedPrecision) throws IOException {
+        Optional<Path> good = lastGood(checkpoints, failedStep);
+        double lr = config.optim().learningRate();
+        String lower = "lower optim.learning_rate (now " + lr + ", e.g. --set optim.learning_rate=" + (lr / 10) + ")"
+                + (mixedPrecision ? " or precision.loss_scale (now " + config.precision().lossScale() + ", e.g. "
+                        + config.precision().lossScale() / 8 + ")" : "");
+        if (good.isEmpty()) {
+            return "no checkpoint with finite weights was written before step " + failedStep + "; start again with a new "
+                    + "output_dir after changing the settings: " + lower;
+        }
+        Path g = good.get();
+        if (resumed.isPresent() && g.equals(resumed.get().dir())) {
+            Checkpoint r = resumed.get();
+            String was = "";
+            try {
+                double before = TrainConfig.parse(r.configYaml()).optim().learningRate();
+                if (before != lr) {
+                    was = " (optim.learning_rate was " + before + " before, " + lr + " now)";
+                }
+            } catch (RuntimeException e) {
+                // an unreadable saved config only loses the comparison
+            }
+            long after = failedStep - r.step();
+            return "it diverged again " + after + (after == 1 ? " step" : " steps") + " after resuming from " + g + was
+                    + ", so resuming from it with these settings would repeat this. Before resuming from it again, "
+                    + lower + ", or warm up longer (optim.lr_warmup_steps, now " + config.optim().lrWarmupSteps() + ")";
+        }
+        boolean isLatest = checkpoints.latest().map(g::equals).orElse(false);
+        return "the last good checkpoint (finite weights, written before the loss went bad) is " + g + ": continue from it with "
+                + (isLatest ? "--resume latest" : "--resume " + g) + ", e.g. after you " + lower;
+    }
+
+    /** The newest complete checkpoint written before {@code step} whose LoRA and optimizer state are finite. */
+    static Optional<Path> lastGood(Checkpoints checkpoints, long step) throws IOException {
+        List<Path> all = checkpoints.complete();
+        for (int i = all.size() - 1; i >= 0; i--) {
+            Path cp = all.get(i);
+            if (Checkpoints.load(cp).step() >= step) {
+                continue;
+            }
+            if (finite(cp.resolve(Checkpoints.LORA)) && finite(cp.resolve(Checkpoints.OPTIMIZER))) {
+                return Optional.of(cp);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static boolean finite(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return true; // a checkpoint without optimizer state
+        }
+        try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            FiniteWeights.require(f, f.tensors().keySet(), "");
+            return true;
+        } catch (NonFiniteWeightsException e) {
+            return false;
+        }
+    }
+
     private static void progress(PrintStream out, String s) {
         out.println(s);
+    }
+
+    private static boolean validationDue(TrainConfig config, long step) {
+        return config.validation().every() > 0 && step > 0 && step % config.validation().every() == 0;
+    }
+
+    static Path validationPng(Path dir, long step) {
+        return dir.resolve("validation").resolve(String.format("step-%06d.png", step));
+    }
+
+    private static TensorBoardWriter openTensorBoard(TrainConfig config, Path logDir, boolean resumed, long step)
+            throws IOException {
+        if (!config.logging().tensorboard()) {
+            return null;
+        }
+        return resumed ? TensorBoardWriter.openResumed(logDir, step) : TensorBoardWriter.open(logDir);
+    }
+
+    /** An I/O failure during a step, naming the step (the cause names the file). */
+    private static IOException atStep(long step, Exception e) {
+        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+        return new IOException("step " + step + ": " + e.getMessage()
+                + " (the run stops; continue later with --resume latest)", cause);
+    }
+
+    /** {@code key}'s folder must be a folder or not exist yet. */
+    static void requireFolder(String key, Path p) {
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+            throw new ConfigException(key, "'" + p + "' is a file; expected a folder (or a path that does not exist yet)");
+        }
+        for (Path q = p.toAbsolutePath().getParent(); q != null; q = q.getParent()) {
+            if (Files.exists(q) && !Files.isDirectory(q)) {
+                throw new ConfigException(key, "'" + p + "' lies under '" + q + "', which is a file; expected a folder");
+            }
+        }
+    }
+
+    /** Temp files of atomic writes a crash interrupted (run folder and validation/); this process holds the lock. */
+    private static void removeStaleTemps(Path dir, PrintStream out) throws IOException {
+        int n = AtomicFiles.deleteStaleTemps(dir) + AtomicFiles.deleteStaleTemps(dir.resolve("validation"));
+        if (n > 0) {
+            out.println("removed " + n + " temp file(s) of interrupted writes in " + dir);
+        }
     }
 
     /** Writes the grid atomically to {@code validation/step-<step>.png} and to TensorBoard. */
     private static void validate(BufferedImage grid, long step, Path dir, TensorBoardWriter tb, ProgressReporter progress)
             throws IOException {
-        Path png = dir.resolve("validation").resolve(String.format("step-%06d.png", step));
-        Files.createDirectories(png.getParent());
-        AtomicFiles.write(png, os -> ImageIO.write(grid, "png", os));
+        Path png = validationPng(dir, step);
+        PngImages.write(png, grid, Map.of("step", Long.toString(step)));
         if (tb != null) {
             tb.image("validation", step, grid);
             tb.flush();
@@ -253,13 +390,26 @@ public final class Distiller {
         return DataType.FLOAT32;
     }
 
+    /**
+     * The noise schedule's config: {@code model.scheduler} (a folder with scheduler_config.json, or that file), which
+     * must exist when set; else the model folder's {@code scheduler/}; else (no such folder) SDXL's.
+     */
     static SchedulerConfig schedulerConfig(TrainConfig config) throws IOException {
-        Path f;
-        try {
-            f = config.model().component("scheduler").resolve("scheduler_config.json");
-        } catch (ConfigException e) {
+        String explicit = config.model().scheduler();
+        if (explicit != null) {
+            Path p = Path.of(explicit);
+            Path f = Files.isDirectory(p) ? p.resolve("scheduler_config.json") : p;
+            if (!Files.isRegularFile(f)) {
+                throw new ConfigException("model.scheduler", "'" + explicit + "' " + (Files.isDirectory(p)
+                        ? "has no scheduler_config.json" : "does not exist") + "; expected a diffusers scheduler folder "
+                        + "(or its scheduler_config.json), or remove the key to use the model's or SDXL's schedule");
+            }
+            return SchedulerConfig.fromJson(ConfigJson.read(f));
+        }
+        if (config.model().path() == null || config.model().isSingleFile()) {
             return SchedulerConfig.sdxl();
         }
+        Path f = config.model().component("scheduler").resolve("scheduler_config.json");
         return Files.isRegularFile(f) ? SchedulerConfig.fromJson(ConfigJson.read(f)) : SchedulerConfig.sdxl();
     }
 

@@ -12,6 +12,9 @@ import io.lcmlora.schedule.DdimSolver;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.Predictions;
 import io.lcmlora.schedule.SchedulerConfig.PredictionType;
+import io.lcmlora.train.config.DistillConfig;
+import io.lcmlora.train.config.DistillConfig.Guidance;
+import io.lcmlora.train.config.DistillConfig.Loss;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,8 +27,9 @@ public final class LcdStep {
     /**
      * @param numDdimTimesteps N of the skipping-step DDIM schedule (k = 1000 / N)
      * @param huberC the pseudo-Huber constant c
+     * @param timestepScaling the factor on t in the boundary scalings c_skip(t), c_out(t) (10 in the SDXL recipe)
      */
-    public record Config(int numDdimTimesteps, LossType loss, double huberC, GuidanceConvention guidance) {
+    public record Config(int numDdimTimesteps, Loss loss, double huberC, Guidance guidance, double timestepScaling) {
         public Config {
             if (numDdimTimesteps < 1 || numDdimTimesteps > 1000) {
                 throw new IllegalArgumentException("num_ddim_timesteps must be in [1, 1000], got " + numDdimTimesteps);
@@ -33,11 +37,19 @@ public final class LcdStep {
             if (!(huberC > 0)) {
                 throw new IllegalArgumentException("huber_c must be > 0, got " + huberC);
             }
+            if (!(timestepScaling > 0) || Double.isInfinite(timestepScaling)) {
+                throw new IllegalArgumentException("timestep_scaling must be a finite number > 0, got " + timestepScaling);
+            }
         }
 
-        /** The reference recipe: N = 50, Huber with c = 0.001, the script's (LCM-form) guidance. */
+        /** The reference recipe: N = 50, Huber with c = 0.001, the script's (LCM-form) guidance, timestep scaling 10. */
         public static Config reference() {
-            return new Config(50, LossType.HUBER, 0.001, GuidanceConvention.LCM);
+            return of(DistillConfig.defaults());
+        }
+
+        /** The step settings of a run's {@code distill} section. */
+        public static Config of(DistillConfig d) {
+            return new Config(d.numDdimTimesteps(), d.loss(), d.huberC(), d.guidanceConvention(), d.timestepScaling());
         }
     }
 
@@ -93,6 +105,7 @@ public final class LcdStep {
         NDArray z = batch.latents();
 
         // 1. t_{n+k} = ddim_timesteps[n] ("start") and t_n = max(t_{n+k} - k, 0), with the boundary scalings at both
+        //    (scaled t = t * timestep_scaling; the reference script's t / 0.1 equals scaling 10 in float32 for every t)
         long[] tStart = new long[b];
         long[] t = new long[b];
         BoundaryScalings[] sStart = new BoundaryScalings[b];
@@ -101,8 +114,8 @@ public final class LcdStep {
         for (int i = 0; i < b; i++) {
             tStart[i] = ddimT[(int) draws.index()[i]];
             t[i] = Math.max(tStart[i] - topk, 0);
-            sStart[i] = BoundaryScalings.script(tStart[i]);
-            s[i] = BoundaryScalings.script(t[i]);
+            sStart[i] = BoundaryScalings.scheduler(tStart[i], config.timestepScaling());
+            s[i] = BoundaryScalings.scheduler(t[i], config.timestepScaling());
         }
         NDArray cSkipStart = Coefficients.column(z, BoundaryScalings.cSkips(sStart));
         NDArray cOutStart = Coefficients.column(z, BoundaryScalings.cOuts(sStart));
@@ -161,7 +174,7 @@ public final class LcdStep {
         NDArray studentOut = predict(xStart, tStart, batch.promptEmbeds(), batch.textEmbeds(), batch.timeIds());
         NDArray studentX0 = x0(studentOut, xStart, tStart);
         NDArray modelPred = cSkipStart.mul(xStart).add(cOutStart.mul(studentX0));
-        NDArray loss = config.loss().apply(modelPred, target, config.huberC());
+        NDArray loss = consistencyLoss(config.loss(), modelPred, target, config.huberC());
         if (keepIntermediates) {
             out.put("noisy_model_input", xStart);
             out.put("c_skip_start", cSkipStart);
@@ -173,6 +186,15 @@ public final class LcdStep {
             out.put("model_pred", modelPred);
         }
         return new Result(loss, out);
+    }
+
+    /** d(f, target): pseudo-Huber {@code mean(sqrt((a - b)^2 + c^2) - c)} or {@code mean((a - b)^2)}. */
+    static NDArray consistencyLoss(Loss loss, NDArray pred, NDArray target, double huberC) {
+        NDArray d2 = pred.sub(target).square();
+        return switch (loss) {
+            case L2 -> d2.mean();
+            case HUBER -> Ops.addScalar(Ops.addScalar(d2, huberC * huberC).sqrt(), -huberC).mean();
+        };
     }
 
     private NDArray predict(NDArray x, long[] ts, NDArray context, NDArray pooled, NDArray timeIds) {

@@ -13,6 +13,7 @@ import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFile;
 import io.lcmlora.lora.LoraKeyMap;
 import io.lcmlora.model.unet.UNet2DConditionModel;
+import io.lcmlora.train.config.DistillConfig.Loss;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -42,10 +43,13 @@ public final class LcdStepCheck {
             io.lcmlora.schedule.NoiseSchedule schedule, LcdStep.Batch batch, LcdStep.Draws draws) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         Map<String, LoraAdapter> lora = adapters.adapter("lcm");
-        for (LossType loss : LossType.values()) {
-            String tag = loss == LossType.HUBER ? "huber" : "l2";
-            LcdStep step = new LcdStep(unet, adapters, schedule,
-                    new LcdStep.Config(config.numDdimTimesteps(), loss, config.huberC(), config.guidance()));
+        for (Loss loss : Loss.values()) {
+            String tag = switch (loss) {
+                case HUBER -> "huber";
+                case L2 -> "l2";
+            };
+            LcdStep step = new LcdStep(unet, adapters, schedule, new LcdStep.Config(config.numDdimTimesteps(), loss,
+                    config.huberC(), config.guidance(), config.timestepScaling()));
             for (LoraAdapter a : lora.values()) {
                 JniUtils.zeroGrad((PtNDArray) a.a());
                 JniUtils.zeroGrad((PtNDArray) a.b());
@@ -53,7 +57,7 @@ public final class LcdStepCheck {
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 LcdStep.Result r = step.run(batch, draws, true);
                 gc.backward(r.loss());
-                if (loss == LossType.HUBER) {
+                if (loss == Loss.HUBER) {
                     out.putAll(r.intermediates());
                 }
                 out.put("loss_" + tag, r.loss());

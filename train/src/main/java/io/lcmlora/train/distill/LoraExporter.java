@@ -2,9 +2,10 @@ package io.lcmlora.train.distill;
 
 import com.google.gson.Gson;
 import io.lcmlora.io.DType;
+import io.lcmlora.io.FiniteWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
-import io.lcmlora.io.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmUnetNames;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.lora.LoraFormat;
 import io.lcmlora.lora.LoraKeyMap;
@@ -87,6 +88,8 @@ public final class LoraExporter {
 
     /** Writes {@code lora} (PEFT names) to {@code out} atomically; returns the number of modules. */
     public static int write(Map<String, Tensor> lora, Info info, Format format, DType dtype, Path out) throws IOException {
+        FiniteWeights.require(out, values(lora), "nothing was written: the LoRA to be exported holds them (training "
+                + "diverged); export a checkpoint written before the loss went bad");
         Map<String, Tensor[]> modules = new TreeMap<>();
         for (var e : lora.entrySet()) {
             String k = e.getKey();
@@ -138,7 +141,10 @@ public final class LoraExporter {
     public static int exportCheckpoint(Path checkpointDir, Format format, DType dtype, Path out) throws IOException {
         Checkpoint cp = Checkpoints.load(checkpointDir);
         TrainConfig config = TrainConfig.parse(cp.configYaml());
-        return write(readLora(cp.loraFile()), info(config, cp.step()), format, dtype, out);
+        Map<String, Tensor> lora = readLora(cp.loraFile());
+        FiniteWeights.require(cp.loraFile(), values(lora), "nothing was written to " + out + "; export a checkpoint "
+                + "written before the loss went bad");
+        return write(lora, info(config, cp.step()), format, dtype, out);
     }
 
     /** The run's description for an export after {@code steps} steps. */
@@ -151,6 +157,12 @@ public final class LoraExporter {
         String base = config.model().path() != null ? config.model().path() : config.model().unet();
         return new Info(config.lora().rank(), config.lora().alpha(), config.lora().targetModules(), base, steps,
                 config.toYaml(), unet);
+    }
+
+    private static Map<String, float[]> values(Map<String, Tensor> lora) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        lora.forEach((k, t) -> m.put(k, t.values()));
+        return m;
     }
 
     /** Reads a LoRA state file (PEFT names) into host tensors. */

@@ -58,9 +58,7 @@ public final class LoraTrainer implements AutoCloseable {
         Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
         adapters.add(TrainableLora.ADAPTER, lora.modules(), 1.0);
         DistillConfig d = config.distill();
-        this.lcd = new LcdStep(unet, adapters, schedule, new LcdStep.Config(d.numDdimTimesteps(),
-                d.loss() == DistillConfig.Loss.HUBER ? LossType.HUBER : LossType.L2, d.huberC(),
-                d.guidanceConvention() == DistillConfig.Guidance.LCM ? GuidanceConvention.LCM : GuidanceConvention.IMAGEN));
+        this.lcd = new LcdStep(unet, adapters, schedule, LcdStep.Config.of(d));
         this.optimizer = AdamW.of(lora.masters(), config.optim());
         this.accumulation = d.gradientAccumulationSteps();
         this.maxGradNorm = config.optim().maxGradNorm();

@@ -13,7 +13,6 @@ import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.Linear;
 import io.lcmlora.nn.NoGrad;
-import io.lcmlora.train.config.ConfigException;
 import io.lcmlora.train.config.LoraConfig;
 import io.lcmlora.train.loop.Rng;
 import java.util.Collections;
@@ -62,10 +61,6 @@ public final class TrainableLora implements AutoCloseable {
         if (targets.isEmpty()) {
             throw new IllegalArgumentException("lora.target_modules " + config.targetModules()
                     + " match no Linear/Conv2d layer of the UNet (PEFT rule: a module path equals a target or ends with '.' + target)");
-        }
-        if (config.dropout() != 0) {
-            throw new ConfigException("lora.dropout", "LoRA dropout is not implemented (the LCM-LoRA recipe uses 0), got "
-                    + config.dropout());
         }
         if (computeType != DataType.FLOAT32 && computeType != DataType.FLOAT16) {
             throw new IllegalArgumentException("LoRA compute type must be FLOAT32 or FLOAT16, got " + computeType);

@@ -46,11 +46,6 @@ public final class ProgressReporter {
         this.t0 = nanoClock.getAsLong();
     }
 
-    /** A bar on a terminal, plain lines every {@code every} steps otherwise. */
-    public static ProgressReporter forTerminal(long totalSteps, long startStep, int every) {
-        return new ProgressReporter(System.out, System.console() != null, totalSteps, startStep, every, System::nanoTime);
-    }
-
     /** Reports that {@code step} optimizer steps are done. */
     public void step(long step, double loss, double lr, double imagesPerSecond) {
         update(step, String.format(Locale.ROOT, "loss %.4g lr %.2e %.2f img/s", loss, lr, imagesPerSecond),

@@ -1,18 +1,24 @@
 package io.lcmlora.train.log;
 
+import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.pipeline.PngImages;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
-import javax.imageio.ImageIO;
 import org.tensorflow.proto.Event;
 import org.tensorflow.proto.Summary;
 
@@ -21,8 +27,9 @@ import org.tensorflow.proto.Summary;
  * Event/Summary messages of tensorflow-core-native, no native code). Each record is TFRecord-framed: u64 length,
  * masked CRC32C of the length, the serialized Event, masked CRC32C of the data (all little-endian). Records are
  * only ever appended, each in one write, so a crash can at worst cut the last record, which TensorBoard skips;
- * earlier records are never touched. Each writer opens a new file (TensorBoard merges the files of a folder), so a
- * resumed run never rewrites the old one.
+ * earlier records are never touched while a run writes. Each writer opens a new file (TensorBoard merges the files of
+ * a folder); a resumed run first removes, from the older files, the events of the steps it will log again
+ * ({@link #openResumed}), so no step shows twice.
  */
 public final class TensorBoardWriter implements AutoCloseable {
     private final Path file;
@@ -46,6 +53,73 @@ public final class TensorBoardWriter implements AutoCloseable {
         return new TensorBoardWriter(f);
     }
 
+    /**
+     * Opens a new event file in {@code dir} for a run resumed at {@code step}: events after that step in the folder's
+     * older event files (logged before a crash, and about to be logged again) are removed from them first, each file
+     * rewritten atomically; a record cut by the crash is dropped with them.
+     */
+    public static TensorBoardWriter openResumed(Path dir, long step) throws IOException {
+        if (Files.isDirectory(dir)) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "events.out.tfevents.*")) {
+                for (Path f : ds) {
+                    if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                        dropAfter(f, step);
+                    }
+                }
+            }
+        }
+        return open(dir);
+    }
+
+    /** Rewrites {@code f} without its events after {@code step} (and without a cut last record); returns how many went. */
+    static int dropAfter(Path f, long step) throws IOException {
+        List<byte[]> keep = new ArrayList<>();
+        int dropped = 0;
+        long size = Files.size(f);
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(f)))) {
+            long pos = 0;
+            byte[] head = new byte[12];
+            while (pos + 12 <= size) {
+                in.readFully(head);
+                long len = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+                if (len < 0 || len > size - pos - 16 || len > MAX_RECORD) {
+                    dropped++; // a record cut by a crash (or garbage): nothing after it can be framed
+                    break;
+                }
+                byte[] rec = new byte[(int) (12 + len + 4)];
+                System.arraycopy(head, 0, rec, 0, 12);
+                in.readFully(rec, 12, (int) len + 4);
+                pos += rec.length;
+                Event e;
+                try {
+                    e = Event.parseFrom(java.util.Arrays.copyOfRange(rec, 12, 12 + (int) len));
+                } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+                    dropped++;
+                    break;
+                }
+                if (e.getStep() > step) {
+                    dropped++;
+                } else {
+                    keep.add(rec);
+                }
+            }
+            if (pos < size && dropped == 0) {
+                dropped++; // trailing bytes shorter than a record header
+            }
+        }
+        if (dropped > 0) {
+            AtomicFiles.write(f, os -> {
+                for (byte[] r : keep) {
+                    os.write(r);
+                }
+            });
+        }
+        return dropped;
+    }
+
+    /** The largest record read back when trimming (a validation image grid is a few MB). */
+    private static final long MAX_RECORD = 1L << 30;
+
     public Path file() {
         return file;
     }
@@ -65,17 +139,9 @@ public final class TensorBoardWriter implements AutoCloseable {
 
     /** An image summary (PNG-encoded here): shows under the Images tab. */
     public void image(String tag, long step, BufferedImage image) {
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", png)) {
-                throw new IOException("no PNG writer for image type " + image.getType());
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("image summary '" + tag + "'", e);
-        }
-        int channels = image.getColorModel().getNumComponents();
+        byte[] png = PngImages.encode(image); // 8-bit RGB, in memory
         Summary.Image img = Summary.Image.newBuilder().setHeight(image.getHeight()).setWidth(image.getWidth())
-                .setColorspace(channels).setEncodedImageString(com.google.protobuf.ByteString.copyFrom(png.toByteArray()))
+                .setColorspace(3).setEncodedImageString(com.google.protobuf.ByteString.copyFrom(png))
                 .build();
         Summary s = Summary.newBuilder().addValue(Summary.Value.newBuilder().setTag(tag).setImage(img)).build();
         write(Event.newBuilder().setWallTime(now()).setStep(step).setSummary(s).build());
@@ -86,7 +152,7 @@ public final class TensorBoardWriter implements AutoCloseable {
         try {
             out.flush();
         } catch (IOException e) {
-            throw new UncheckedIOException(file.toString(), e);
+            throw new UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -96,7 +162,7 @@ public final class TensorBoardWriter implements AutoCloseable {
             out.getFD().sync();
             out.close();
         } catch (IOException e) {
-            throw new UncheckedIOException(file.toString(), e);
+            throw new UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(e), e);
         }
     }
 
@@ -110,7 +176,7 @@ public final class TensorBoardWriter implements AutoCloseable {
         try {
             out.write(rec.array()); // one write per record: a crash never splits an earlier record
         } catch (IOException ex) {
-            throw new UncheckedIOException(file.toString(), ex);
+            throw new UncheckedIOException("cannot write " + file + ": " + AtomicFiles.reason(ex), ex);
         }
     }
 

@@ -2,6 +2,7 @@ package io.lcmlora.train.loop;
 
 import ai.djl.ndarray.NDArray;
 import com.google.gson.JsonObject;
+import io.lcmlora.io.FiniteWeights;
 import io.lcmlora.io.SafeTensorsFile;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,6 +13,8 @@ import java.util.Map;
  * existing arrays, so the model's LoRA arrays and the optimizer's moments keep their identity.
  */
 public record Checkpoint(Path dir, long step, Map<String, Rng> rngs, String configYaml, JsonObject state) {
+    private static final String NOT_RESUMABLE = "this checkpoint was saved after training diverged and cannot be "
+            + "resumed; resume from an earlier checkpoint-<step> folder with --resume DIR";
 
     public Path loraFile() {
         return dir.resolve(Checkpoints.LORA);
@@ -39,6 +42,7 @@ public record Checkpoint(Path dir, long step, Map<String, Rng> rngs, String conf
                         + " that differ from the " + params.size() + " LoRA parameters of this run (e.g. "
                         + firstDifference(f.tensors().keySet(), params.keySet()) + ")");
             }
+            FiniteWeights.require(f, f.tensors().keySet(), NOT_RESUMABLE);
             for (var e : params.entrySet()) {
                 AdamW.copyInto(f, e.getKey(), e.getValue());
             }
@@ -46,6 +50,9 @@ public record Checkpoint(Path dir, long step, Map<String, Rng> rngs, String conf
     }
 
     public void restoreOptimizer(AdamW optimizer) throws IOException {
+        try (SafeTensorsFile f = SafeTensorsFile.open(optimizerFile())) {
+            FiniteWeights.require(f, f.tensors().keySet(), NOT_RESUMABLE);
+        }
         optimizer.load(optimizerFile());
         if (optimizer.steps() != step) {
             throw new IOException(optimizerFile() + ": optimizer step " + optimizer.steps() + " != checkpoint step " + step);

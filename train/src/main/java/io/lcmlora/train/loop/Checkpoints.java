@@ -7,6 +7,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.lcmlora.io.FileTrees;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.SafeTensorsWriter;
 import java.io.IOException;
@@ -31,7 +32,6 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
@@ -142,7 +142,7 @@ public final class Checkpoints {
             return target;
         } finally {
             if (Files.exists(tmp)) {
-                deleteTree(tmp);
+                FileTrees.deleteTree(tmp);
             }
         }
     }
@@ -297,7 +297,7 @@ public final class Checkpoints {
             for (Path p : ds) {
                 String n = p.getFileName().toString();
                 if (n.startsWith(".checkpoint-") && n.contains(".tmp-") || n.startsWith(".trash-checkpoint-")) {
-                    deleteTree(p);
+                    FileTrees.deleteTree(p);
                 }
             }
         }
@@ -307,7 +307,7 @@ public final class Checkpoints {
         Path trash = root.resolve(".trash-" + dir.getFileName() + "-" + System.nanoTime());
         move(dir, trash);
         fsyncDir(root);
-        deleteTree(trash);
+        FileTrees.deleteTree(trash);
     }
 
     private static void move(Path from, Path to) throws IOException {
@@ -324,17 +324,6 @@ public final class Checkpoints {
             ch.force(true);
         } catch (IOException e) {
             // Some file systems cannot open or sync a directory; the rename is still atomic there.
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
         }
     }
 }

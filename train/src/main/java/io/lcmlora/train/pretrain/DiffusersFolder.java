@@ -5,19 +5,17 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.lcmlora.io.FileTrees;
 import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.DType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.io.TensorInfo;
-import io.lcmlora.io.singlefile.BundledScheduler;
+import io.lcmlora.singlefile.BundledScheduler;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -123,33 +121,14 @@ final class DiffusersFolder {
     /** A fresh sibling of {@code target} to assemble it in (removed first if a crashed run left it). */
     static Path staging(Path target) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         Files.createDirectories(tmp);
         return tmp;
     }
 
     /** Moves the assembled folder to {@code target}, replacing an older one. */
     static void publish(Path staged, Path target) throws IOException {
-        deleteTree(target);
+        FileTrees.deleteTree(target);
         Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.ModelWeights;
-import io.lcmlora.io.singlefile.BundledScheduler;
+import io.lcmlora.singlefile.BundledScheduler;
 import io.lcmlora.model.clip.SdxlPromptEmbeds;
 import io.lcmlora.model.clip.SdxlPromptEncoder;
 import io.lcmlora.model.clip.SdxlTimeIds;

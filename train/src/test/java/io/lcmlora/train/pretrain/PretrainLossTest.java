@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.lcmlora.io.singlefile.BundledScheduler;
+import io.lcmlora.singlefile.BundledScheduler;
 import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.SdxlTimeIds;

@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,7 +8,7 @@ import io.lcmlora.io.DType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.io.TensorInfo;
-import io.lcmlora.io.singlefile.SingleFileCheckpoint.Kind;
+import io.lcmlora.singlefile.SingleFileCheckpoint.Kind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

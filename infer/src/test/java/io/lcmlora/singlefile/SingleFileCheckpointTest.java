@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

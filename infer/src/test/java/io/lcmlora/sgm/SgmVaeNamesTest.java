@@ -1,4 +1,4 @@
-package io.lcmlora.io.sgm;
+package io.lcmlora.sgm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,13 +1,13 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.TensorInfo;
-import io.lcmlora.io.sgm.SgmUnetNames;
-import io.lcmlora.io.sgm.SgmVaeNames;
-import io.lcmlora.io.singlefile.TensorSource.Transform;
+import io.lcmlora.sgm.SgmUnetNames;
+import io.lcmlora.sgm.SgmVaeNames;
+import io.lcmlora.singlefile.TensorSource.Transform;
 import io.lcmlora.model.clip.CLIPTextModel;
 import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.unet.UNet2DConditionModel;

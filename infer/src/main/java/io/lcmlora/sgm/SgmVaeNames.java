@@ -1,4 +1,4 @@
-package io.lcmlora.io.sgm;
+package io.lcmlora.sgm;
 
 import java.util.Map;
 import java.util.regex.Matcher;

@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;

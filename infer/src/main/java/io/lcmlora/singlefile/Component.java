@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import java.util.Set;
 

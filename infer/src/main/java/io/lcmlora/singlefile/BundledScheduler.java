@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;

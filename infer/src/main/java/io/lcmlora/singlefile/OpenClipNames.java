@@ -1,6 +1,6 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
-import io.lcmlora.io.singlefile.TensorSource.Transform;
+import io.lcmlora.singlefile.TensorSource.Transform;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

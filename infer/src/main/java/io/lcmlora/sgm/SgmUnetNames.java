@@ -1,4 +1,4 @@
-package io.lcmlora.io.sgm;
+package io.lcmlora.sgm;
 
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 /** A single-file checkpoint that cannot be loaded as asked; the message names the file, keys and shapes. */
 public final class SingleFileException extends RuntimeException {

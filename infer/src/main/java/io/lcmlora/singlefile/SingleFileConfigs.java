@@ -1,4 +1,4 @@
-package io.lcmlora.io.singlefile;
+package io.lcmlora.singlefile;
 
 import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.model.unet.UNet2DConditionConfig;
