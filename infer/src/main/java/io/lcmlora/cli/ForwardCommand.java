@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             ForwardInceptionCommand.class,
             VaeEncodeCommand.class,
             VaeDecodeCommand.class,
+            ForwardSamplerCommand.class,
         })
 public final class ForwardCommand implements Runnable {
     @Override

@@ -1,6 +1,7 @@
 package io.lcmlora.train.demo;
 
 import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.schedule.SchedulerKind;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.eval.EvalPrompt;
 import io.lcmlora.train.eval.EvalPrompts;
@@ -47,7 +48,7 @@ public final class DemoReport {
         }
 
         /** The expanded setting of a scheduler and step count (the first, in config order). */
-        SweepSetting setting(EvalConfig.Scheduler scheduler, int steps) {
+        SweepSetting setting(SchedulerKind scheduler, int steps) {
             return SweepSetting.expand(config).stream()
                     .filter(s -> s.scheduler() == scheduler && s.steps() == steps).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException(config.outputDir() + ": no "
@@ -55,7 +56,7 @@ public final class DemoReport {
         }
 
         /** The result of a setting, or null when the sweep has none of that scheduler and step count. */
-        SweepResults.Setting result(EvalConfig.Scheduler scheduler, int steps) {
+        SweepResults.Setting result(SchedulerKind scheduler, int steps) {
             for (SweepSetting s : SweepSetting.expand(config)) {
                 if (s.scheduler() == scheduler && s.steps() == steps) {
                     return results.settings().stream().filter(r -> r.name().equals(s.name())).findFirst().orElse(null);
@@ -64,7 +65,7 @@ public final class DemoReport {
             return null;
         }
 
-        double fid(EvalConfig.Scheduler scheduler, int steps) {
+        double fid(SchedulerKind scheduler, int steps) {
             SweepResults.Setting r = result(scheduler, steps);
             if (r == null) {
                 throw new IllegalArgumentException(config.outputDir() + ": no " + EvalConfig.schedulerName(scheduler)
@@ -124,8 +125,8 @@ public final class DemoReport {
     }
 
     static List<Target> targets(Sweep base, Sweep finetune) {
-        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
-        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        SchedulerKind lcm = SchedulerKind.LCM;
+        SchedulerKind ddim = SchedulerKind.DDIM;
         return List.of(
                 new Target("twitter: LCM-LoRA 4 steps / teacher DDIM 50 steps", base.fid(lcm, 4) / base.fid(ddim, 50),
                         TARGET_VS_50),
@@ -140,11 +141,11 @@ public final class DemoReport {
     }
 
     /** A grid row: a sweep's setting, labelled. */
-    record Row(String label, Sweep sweep, EvalConfig.Scheduler scheduler, int steps) {}
+    record Row(String label, Sweep sweep, SchedulerKind scheduler, int steps) {}
 
     static List<String> grids(DemoPaths paths, Sweep b, Sweep f) throws IOException {
-        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
-        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        SchedulerKind lcm = SchedulerKind.LCM;
+        SchedulerKind ddim = SchedulerKind.DDIM;
         List<String> names = new ArrayList<>();
         names.add(grid(paths, "grid_teacher_ddim4_vs_ddim50.png", "twitter teacher",
                 List.of(new Row("DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50))));
