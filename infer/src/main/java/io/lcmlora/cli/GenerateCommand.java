@@ -97,6 +97,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--images-per-prompt", defaultValue = "1")
     int imagesPerPrompt;
 
+    @Option(names = "--strict", description = "refuse LoRA files with keys that are not adapter tensors (default: skip and count them)")
+    boolean strict;
+
     @Option(names = "--fuse-lora", description = "fuse the LoRAs into the UNet weights before sampling (faster steps)")
     boolean fuseLora;
 
@@ -117,8 +120,8 @@ public final class GenerateCommand implements Callable<Integer> {
         boolean tty = System.console() != null;
         Path tokenizers = singleFile.configFrom != null && Files.isDirectory(singleFile.configFrom.resolve("tokenizer"))
                 ? singleFile.configFrom : null;
-        run(model, singleFile.configs(), tokenizers, options, specs, fuseLora, requests, out, Progress.terminal(System.err, tty),
-                System.err);
+        run(model, singleFile.configs(), tokenizers, options, specs, fuseLora, strict, requests, out,
+                Progress.terminal(System.err, tty), System.err);
         return 0;
     }
 
@@ -145,8 +148,16 @@ public final class GenerateCommand implements Callable<Integer> {
     public static List<Path> run(Path model, SingleFileConfigs configs, Path tokenizers, LoadOptions options,
             List<LoraSpec> loras, boolean fuse, List<GenerationRequest> requests, Path out, Progress progress, PrintStream log)
             throws IOException {
+        return run(model, configs, tokenizers, options, loras, fuse, false, requests, out, progress, log);
+    }
+
+    /** {@link #run} with {@code --strict}. */
+    public static List<Path> run(Path model, SingleFileConfigs configs, Path tokenizers, LoadOptions options,
+            List<LoraSpec> loras, boolean fuse, boolean strict, List<GenerationRequest> requests, Path out, Progress progress,
+            PrintStream log) throws IOException {
         List<Path> written = new ArrayList<>();
         try (SdxlModel m = ModelSource.open(model, options, configs, tokenizers); SdxlPipeline pipe = new SdxlPipeline(m)) {
+            pipe.strict(strict);
             m.notes().forEach(n -> log.println("note: " + n));
             for (LoraSpec l : loras) {
                 pipe.loadLora(l);

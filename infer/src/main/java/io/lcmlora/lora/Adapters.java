@@ -67,7 +67,9 @@ public final class Adapters {
                 missing.add(e.module());
                 continue;
             }
-            modules.put(e.module(), new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha()));
+            modules.put(e.module(), e.kind() == AdapterKind.LORA
+                    ? new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha())
+                    : LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer)));
         }
         if (!missing.isEmpty()) {
             throw new LoraException(lora.source() + ": " + missing.size() + " " + component.diffusersPrefix()
@@ -231,7 +233,13 @@ public final class Adapters {
     /** The unfused adapter {@code name} as normalised weights (what an exporter writes). */
     public LoraWeights toWeights(String name) {
         List<LoraWeights.Entry> entries = new ArrayList<>();
-        get(name).forEach((path, m) -> entries.add(new LoraWeights.Entry(component, path, m.a(), m.b(), m.alpha())));
+        get(name).forEach((path, m) -> {
+            if (m.kind() != AdapterKind.LORA) {
+                throw new LoraException("adapter '" + name + "': module " + path + " is " + m.kind().label()
+                        + ", not a LoRA A/B pair; only plain LoRA adapters can be written as LoRA weights");
+            }
+            entries.add(new LoraWeights.Entry(component, path, m.a(), m.b(), m.alpha()));
+        });
         return new LoraWeights(name, LoraFormat.PEFT, entries);
     }
 

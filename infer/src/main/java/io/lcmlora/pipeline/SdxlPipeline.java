@@ -78,6 +78,7 @@ public final class SdxlPipeline implements AutoCloseable {
     private final List<Map<String, Object>> loadedLoras = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private Progress progress = Progress.none();
+    private boolean strict;
 
     public SdxlPipeline(SdxlModel model) {
         this.model = model;
@@ -109,6 +110,12 @@ public final class SdxlPipeline implements AutoCloseable {
         return model;
     }
 
+    /** {@code --strict}: refuse LoRA files with keys that are not adapter tensors (default: skip and count them). */
+    public SdxlPipeline strict(boolean on) {
+        this.strict = on;
+        return this;
+    }
+
     public SdxlPipeline progress(Progress p) {
         this.progress = p;
         return this;
@@ -135,7 +142,11 @@ public final class SdxlPipeline implements AutoCloseable {
         names.put(LoraComponent.TEXT_ENCODER, List.copyOf(model.textEncoder().layers().keySet()));
         names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(model.textEncoder2().layers().keySet()));
         LoraKeyMap keys = LoraKeyMap.of(names, SgmUnetNames.of(unet.config()));
-        LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype());
+        LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype(), strict);
+        if (!w.skipped().isEmpty()) {
+            notes.add(spec.file().getFileName() + ": skipped " + w.skipped().values().stream().mapToInt(Integer::intValue).sum()
+                    + " non-adapter key(s) " + w.skipped() + " (--strict refuses them)");
+        }
         String name = uniqueName(spec.name());
         int modules = 0;
         for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
@@ -149,6 +160,9 @@ public final class SdxlPipeline implements AutoCloseable {
         info.put("file", spec.file().getFileName().toString());
         info.put("weight", spec.weight());
         info.put("modules", modules);
+        if (!w.skipped().isEmpty()) {
+            info.put("skipped_keys", w.skipped());
+        }
         loadedLoras.add(info);
         return name;
     }
