@@ -16,9 +16,10 @@ import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.Linear;
 import io.lcmlora.pipeline.DenoisingLoop;
 import io.lcmlora.pipeline.Progress;
-import io.lcmlora.pipeline.SchedulerKind;
 import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.schedule.SamplerOptions;
 import io.lcmlora.schedule.SchedulerConfig;
+import io.lcmlora.schedule.SchedulerKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,7 +87,7 @@ public final class SamplingBenchmark {
         UNet2DConditionConfig cfg = unet.config();
         int ctx = cfg.crossAttentionDim()[0];
         int pooled = cfg.projectionClassEmbeddingsInputDim() - 6 * cfg.additionTimeEmbedDim();
-        DenoisingLoop loop = DenoisingLoop.create(NoiseSchedule.of(SchedulerConfig.sdxl()), SchedulerKind.LCM, steps, null,
+        DenoisingLoop loop = DenoisingLoop.create(NoiseSchedule.of(SchedulerConfig.sdxl()), SamplerOptions.of(SchedulerKind.LCM, steps),
                 false, 1.0);
         Shape shape = new Shape(1, cfg.inChannels(), latent, latent);
         double total = 0;

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             ForwardInceptionCommand.class,
             VaeEncodeCommand.class,
             VaeDecodeCommand.class,
+            ForwardSamplerCommand.class,
         })
 public final class ForwardCommand implements Runnable {
     @Override

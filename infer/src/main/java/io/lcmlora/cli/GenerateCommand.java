@@ -10,9 +10,10 @@ import io.lcmlora.pipeline.ModelSource;
 import io.lcmlora.pipeline.PngImages;
 import io.lcmlora.pipeline.Progress;
 import io.lcmlora.pipeline.PromptFile;
-import io.lcmlora.pipeline.SchedulerKind;
 import io.lcmlora.pipeline.SdxlModel;
 import io.lcmlora.pipeline.SdxlPipeline;
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerKind;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -66,11 +67,20 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "image k of a prompt uses seed + k (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--scheduler", defaultValue = "lcm", description = "lcm or ddim (default ${DEFAULT-VALUE})")
+    @Option(names = "--scheduler", defaultValue = "lcm", description = "lcm, ddim, euler or tcd (default ${DEFAULT-VALUE})")
     String scheduler;
 
-    @Option(names = "--timesteps", split = ",", paramLabel = "T", description = "custom LCM timesteps, e.g. 999,749,499,249")
+    @Option(names = "--timesteps", split = ",", paramLabel = "T",
+            description = "custom LCM/TCD timesteps, e.g. 999,749,499,249 (DMD2); sets the step count")
     long[] timesteps;
+
+    @Option(names = "--spacing", paramLabel = "S",
+            description = "DDIM/Euler timestep spacing: leading, trailing (Lightning, Hyper-SD, PCM) or linspace"
+                    + " (default: the model's scheduler config)")
+    String spacing;
+
+    @Option(names = "--eta", paramLabel = "G", description = "TCD gamma (default 0.3; Hyper-SD 1-step: 1.0) or DDIM eta (default 0)")
+    Double eta;
 
     @Option(names = "--image", paramLabel = "IN", description = "img2img input image (PNG, JPEG, ...)")
     Path image;
@@ -86,6 +96,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--images-per-prompt", defaultValue = "1")
     int imagesPerPrompt;
+
+    @Option(names = "--strict", description = "refuse LoRA files with keys that are not adapter tensors (default: skip and count them)")
+    boolean strict;
 
     @Option(names = "--fuse-lora", description = "fuse the LoRAs into the UNet weights before sampling (faster steps)")
     boolean fuseLora;
@@ -107,22 +120,22 @@ public final class GenerateCommand implements Callable<Integer> {
         boolean tty = System.console() != null;
         Path tokenizers = singleFile.configFrom != null && Files.isDirectory(singleFile.configFrom.resolve("tokenizer"))
                 ? singleFile.configFrom : null;
-        run(model, singleFile.configs(), tokenizers, options, specs, fuseLora, requests, out, Progress.terminal(System.err, tty),
-                System.err);
+        run(model, singleFile.configs(), tokenizers, options, specs, fuseLora, strict, requests, out,
+                Progress.terminal(System.err, tty), System.err);
         return 0;
     }
 
     /** The requests the options describe: one per prompt (file lines give their own negative prompt and seed). */
     List<GenerationRequest> requests() throws IOException {
         BufferedImage init = image == null ? null : PngImages.read(image);
-        SchedulerKind kind = SchedulerKind.parse(scheduler);
+        SamplerOptions sampler = new SamplerOptions(SchedulerKind.parse(scheduler), steps, timesteps,
+                SamplerOptions.parseSpacing(spacing), eta);
         List<PromptFile.Entry> entries = source.prompt != null ? List.of(new PromptFile.Entry(source.prompt, null, null))
                 : PromptFile.read(source.prompts);
         List<GenerationRequest> out = new ArrayList<>();
         for (PromptFile.Entry e : entries) {
             out.add(new GenerationRequest(e.prompt(), e.negativePrompt() != null ? e.negativePrompt() : negativePrompt,
-                    e.seed() != null ? e.seed() : seed, steps, guidance, kind, timesteps, width, height, imagesPerPrompt, init,
-                    strength));
+                    e.seed() != null ? e.seed() : seed, sampler, guidance, width, height, imagesPerPrompt, init, strength));
         }
         return out;
     }
@@ -135,8 +148,16 @@ public final class GenerateCommand implements Callable<Integer> {
     public static List<Path> run(Path model, SingleFileConfigs configs, Path tokenizers, LoadOptions options,
             List<LoraSpec> loras, boolean fuse, List<GenerationRequest> requests, Path out, Progress progress, PrintStream log)
             throws IOException {
+        return run(model, configs, tokenizers, options, loras, fuse, false, requests, out, progress, log);
+    }
+
+    /** {@link #run} with {@code --strict}. */
+    public static List<Path> run(Path model, SingleFileConfigs configs, Path tokenizers, LoadOptions options,
+            List<LoraSpec> loras, boolean fuse, boolean strict, List<GenerationRequest> requests, Path out, Progress progress,
+            PrintStream log) throws IOException {
         List<Path> written = new ArrayList<>();
         try (SdxlModel m = ModelSource.open(model, options, configs, tokenizers); SdxlPipeline pipe = new SdxlPipeline(m)) {
+            pipe.strict(strict);
             m.notes().forEach(n -> log.println("note: " + n));
             for (LoraSpec l : loras) {
                 pipe.loadLora(l);

@@ -43,9 +43,12 @@ public final class LoraCommand implements Runnable {
                 + "(default: the SDXL base architecture; text encoders: SDXL's CLIP ViT-L and bigG)")
         Path model;
 
+        @Option(names = "--strict", description = "fail when the file has keys that are not adapter tensors (default: list them)")
+        boolean strict;
+
         @Override
         public Integer call() throws Exception {
-            System.out.print(inspect(file, model));
+            System.out.print(inspect(file, model, strict));
             return 0;
         }
     }
@@ -81,22 +84,59 @@ public final class LoraCommand implements Runnable {
 
     /** The inspect command's work, callable from tests: the summary text. */
     public static String inspect(Path file, Path model) throws IOException {
+        return inspect(file, model, false);
+    }
+
+    /** {@link #inspect(Path, Path)}; {@code strict} refuses skipped keys. */
+    public static String inspect(Path file, Path model, boolean strict) throws IOException {
         UNet2DConditionConfig cfg = model == null ? UNet2DConditionConfig.sdxl()
                 : UNet2DConditionConfig.read(ComponentPath.resolve(model, "unet").resolve("config.json"));
         Map<LoraComponent, List<String>> names = new EnumMap<>(LoraComponent.class);
+        Map<LoraComponent, Map<String, long[]>> shapes = new EnumMap<>(LoraComponent.class);
         try (NDManager m = NDManager.newBaseManager()) {
-            names.put(LoraComponent.UNET, List.copyOf(new UNet2DConditionModel(Weights.shapesOnly(m), cfg).layers().keySet()));
+            Weights unet = Weights.shapesOnly(m);
+            names.put(LoraComponent.UNET, List.copyOf(new UNet2DConditionModel(unet, cfg).layers().keySet()));
+            shapes.put(LoraComponent.UNET, weightShapes(unet, names.get(LoraComponent.UNET)));
             Weights te = Weights.shapesOnly(m);
             new CLIPTextModel(te, ClipTextConfig.sdxlTextEncoder());
             names.put(LoraComponent.TEXT_ENCODER, List.copyOf(te.adaptableLayers().keySet()));
+            shapes.put(LoraComponent.TEXT_ENCODER, weightShapes(te, names.get(LoraComponent.TEXT_ENCODER)));
             Weights te2 = Weights.shapesOnly(m);
             new CLIPTextModelWithProjection(te2, ClipTextConfig.sdxlTextEncoder2());
             names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(te2.adaptableLayers().keySet()));
+            shapes.put(LoraComponent.TEXT_ENCODER_2, weightShapes(te2, names.get(LoraComponent.TEXT_ENCODER_2)));
         }
-        LoraFile index = LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg)));
-        try (io.lcmlora.io.SafeTensorsFile f = io.lcmlora.io.SafeTensorsFile.open(file)) {
-            io.lcmlora.io.FiniteWeights.require(f, f.tensors().keySet(), "this LoRA is broken (a diverged training run?)");
+        LoraFile f = LoraFile.read(file, LoraKeyMap.of(names, SgmUnetNames.of(cfg)));
+        if (strict) {
+            f.requireNoSkipped();
         }
-        return LoraSummary.describe(index);
+        try (io.lcmlora.io.SafeTensorsFile st = io.lcmlora.io.SafeTensorsFile.open(file)) {
+            io.lcmlora.io.FiniteWeights.require(st, st.tensors().keySet(), "this LoRA is broken (a diverged training run?)");
+        }
+        List<String> bad = f.mismatches(shapes);
+        String shown = String.join("; ", bad.subList(0, Math.min(20, bad.size()))) + (bad.size() > 20 ? "; ..." : "");
+        if (bad.isEmpty()) {
+            return LoraSummary.describe(f) + "shapes: every module fits the " + (model == null ? "SDXL base" : "model's")
+                    + " weights\n";
+        }
+        if (model != null) {
+            throw new io.lcmlora.lora.LoraException(file + ": " + bad.size() + " module(s) do not fit the weights of " + model
+                    + ": " + shown);
+        }
+        return LoraSummary.describe(f) + "shapes: " + bad.size() + " module(s) differ from the SDXL base architecture (pass"
+                + " --model DIR to check against your model): " + shown + "\n";
+    }
+
+    /** module path -> weight shape, from a shapes-only recording. */
+    private static Map<String, long[]> weightShapes(Weights recorded, List<String> modules) {
+        Map<String, long[]> requested = recorded.requested();
+        Map<String, long[]> out = new java.util.HashMap<>();
+        for (String mod : modules) {
+            long[] s = requested.get(mod + ".weight");
+            if (s != null) {
+                out.put(mod, s);
+            }
+        }
+        return out;
     }
 }

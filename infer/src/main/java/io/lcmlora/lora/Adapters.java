@@ -67,7 +67,9 @@ public final class Adapters {
                 missing.add(e.module());
                 continue;
             }
-            modules.put(e.module(), new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha()));
+            modules.put(e.module(), e.kind() == AdapterKind.LORA
+                    ? new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha())
+                    : LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer)));
         }
         if (!missing.isEmpty()) {
             throw new LoraException(lora.source() + ": " + missing.size() + " " + component.diffusersPrefix()

@@ -28,7 +28,46 @@ public final class LoraAdapter implements Delta {
     private final int stride;
     private final int padding;
     private final boolean conv;
+    private final NDArray dense;
+    private final AdapterKind kind;
     private double weight = 1.0;
+
+    /**
+     * A LyCORIS module as a dense weight difference {@code dW} (alpha scaling applied), reshaped to the layer's weight:
+     * unfused it runs as the layer's own op with dW ({@code x @ dW^T}, or the conv with the layer's stride and padding)
+     * times the adapter weight; fused it adds {@code weight * dW}.
+     *
+     * @throws LoraException when dW does not have the layer's number of weights
+     */
+    public static LoraAdapter dense(AdaptableLayer layer, AdapterKind kind, NDArray dW) {
+        return new LoraAdapter(layer, kind, dW);
+    }
+
+    private LoraAdapter(AdaptableLayer layer, AdapterKind kind, NDArray dW) {
+        Shape target = layer.weight().getShape();
+        if (dW.getShape().size() != target.size()) {
+            throw new LoraException(layer.path() + ": " + kind.label() + " weight difference " + dW.getShape()
+                    + " does not fit the layer's weight " + target);
+        }
+        if (layer instanceof Conv2d c) {
+            conv = true;
+            stride = c.stride();
+            padding = c.padding();
+        } else if (layer instanceof Linear) {
+            conv = false;
+            stride = 1;
+            padding = 0;
+        } else {
+            throw new LoraException(layer.path() + ": " + kind.label() + " needs a Linear or Conv2d layer");
+        }
+        this.layer = layer;
+        this.kind = kind;
+        this.dense = dW.reshape(target);
+        this.a = null;
+        this.b = null;
+        this.alpha = null;
+        this.alphaOverRank = 1.0;
+    }
 
     /**
      * @param alpha the module's alpha, or null for alpha = rank
@@ -63,6 +102,17 @@ public final class LoraAdapter implements Delta {
         this.a = a;
         this.b = b;
         this.alphaOverRank = alpha == null ? 1.0 : alpha / r;
+        this.dense = null;
+        this.kind = AdapterKind.LORA;
+    }
+
+    public AdapterKind kind() {
+        return kind;
+    }
+
+    /** A LyCORIS module's dW in the layer's weight shape (alpha applied, adapter weight not), null for plain LoRA. */
+    public NDArray dense() {
+        return dense;
     }
 
     private static void require(boolean ok, AdaptableLayer layer, Shape a, Shape b, String expected) {
@@ -88,8 +138,9 @@ public final class LoraAdapter implements Delta {
         return alpha;
     }
 
+    /** LoRA's rank (0 for a dense LyCORIS module). */
     public int rank() {
-        return Math.toIntExact(a.getShape().get(0));
+        return a == null ? 0 : Math.toIntExact(a.getShape().get(0));
     }
 
     /** The adapter weight (the user's multiplier, e.g. 0.8 for a style LoRA). */
@@ -108,6 +159,10 @@ public final class LoraAdapter implements Delta {
 
     @Override
     public NDArray apply(NDArray x) {
+        if (dense != null) {
+            NDArray y = conv ? Conv2d.convolve(x, dense, null, stride, padding) : Ops.linear(x, dense, null);
+            return weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
+        }
         NDArray y = conv
                 ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0) // [B, Cin, H, W] -> [B, r, H', W'] -> [B, Cout, H', W']
                 : Ops.linear(Ops.linear(x, a, null), b, null); // [..., in] -> [..., r] -> [..., out]
@@ -120,6 +175,10 @@ public final class LoraAdapter implements Delta {
      * {@code (B[:, :, 0, 0] @ A.reshape(r, -1)).reshape(out, in, kh, kw)}.
      */
     public NDArray deltaWeight() {
+        if (dense != null) {
+            NDArray d = dense.toType(DataType.FLOAT32, false);
+            return weight == 1.0 ? d : d.mul(Ops.scalar(d, weight));
+        }
         NDArray a32 = a.toType(DataType.FLOAT32, false);
         NDArray b32 = b.toType(DataType.FLOAT32, false);
         long r = a.getShape().get(0);
@@ -132,6 +191,9 @@ public final class LoraAdapter implements Delta {
 
     @Override
     public String toString() {
+        if (dense != null) {
+            return "LoraAdapter[" + layer.path() + ", " + kind.label() + ", weight " + weight + "]";
+        }
         return "LoraAdapter[" + layer.path() + ", rank " + rank() + ", alpha " + alpha + ", weight " + weight + ", A "
                 + Arrays.toString(a.getShape().getShape()) + "]";
     }

@@ -19,37 +19,111 @@ import java.util.Map;
  * header and the alpha scalars only). {@link #load} brings the A/B tensors in as {@link LoraWeights}.
  *
  * <p>Rules: A is {@code [r, in]} or {@code [r, in, kh, kw]}, B is {@code [out, r]} or {@code [out, r, 1, 1]}, the rank
- * comes from A's shape, alpha from the module's {@code .alpha} scalar (none stored: alpha = r). Every key must name a
- * module of the model; the ones that do not are listed in one error.
+ * comes from A's shape, alpha from the module's {@code .alpha} scalar (none stored: alpha = r). The LyCORIS kinds of
+ * {@link AdapterKind} (kohya names) are read too. Every key must name a module of the model; the ones that do not are
+ * listed in one error. Bad values are errors naming the file and the key as written in it: integer or bool adapter
+ * tensors, a dimension outside [1, 2^31 - 1], alpha NaN/Inf/&lt;= 0, and (at load) NaN or Inf in any adapter tensor.
  */
-public record LoraFile(Path path, LoraFormat format, Map<String, String> metadata, List<Module> modules) {
+public record LoraFile(Path path, LoraFormat format, Map<String, String> metadata, List<Module> modules,
+        List<String> skipped) {
     /** How many unmatched keys an error lists. */
     static final int SHOW_KEYS = 20;
 
-    /** One adapted module: its keys, shapes and alpha ({@code null}: none stored). */
+    /**
+     * One adapted module: its kind, keys, shapes and alpha ({@code null}: none stored). For {@link AdapterKind#LORA}
+     * the A/B keys and shapes are set; for the LyCORIS kinds they are null and {@code factors} holds every factor
+     * key with its shape (file order).
+     */
     public record Module(LoraComponent component, String module, String aKey, String bKey, String alphaKey,
-            long[] aShape, long[] bShape, Double alpha) {
+            long[] aShape, long[] bShape, Double alpha, AdapterKind kind, Map<LoraKeyMap.Role, String> factorKeys,
+            Map<LoraKeyMap.Role, long[]> factorShapes) {
+        public Module {
+            factorKeys = factorKeys == null ? Map.of() : Map.copyOf(factorKeys);
+            factorShapes = factorShapes == null ? Map.of() : Map.copyOf(factorShapes);
+        }
+
+        /** A plain LoRA module. */
+        public Module(LoraComponent component, String module, String aKey, String bKey, String alphaKey, long[] aShape,
+                long[] bShape, Double alpha) {
+            this(component, module, aKey, bKey, alphaKey, aShape, bShape, alpha, AdapterKind.LORA, null, null);
+        }
+
+        /** The rank alpha is divided by: LoRA's and LoHa's r, LoKr's decomposed dim, 0 where none applies. */
         public int rank() {
-            return Math.toIntExact(aShape[0]);
+            return switch (kind) {
+                case LORA -> Math.toIntExact(aShape[0]);
+                case LOHA -> Math.toIntExact(factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[0]);
+                case LOKR -> factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2_B)
+                        ? Math.toIntExact(factorShapes.get(LoraKeyMap.Role.LOKR_W2_B)[0])
+                        : factorShapes.containsKey(LoraKeyMap.Role.LOKR_W1_B)
+                                ? Math.toIntExact(factorShapes.get(LoraKeyMap.Role.LOKR_W1_B)[0]) : 0;
+                case FULL_DIFF -> 0;
+            };
         }
 
         public boolean conv() {
-            return aShape.length == 4;
+            return switch (kind) {
+                case LORA -> aShape.length == 4;
+                case LOHA -> false;
+                case LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
+            };
         }
 
-        /** alpha / rank (1 when no alpha is stored). */
+        /** The factor of dW: alpha / rank (1 when no alpha is stored, or no rank applies). */
         public double scale() {
-            return alpha == null ? 1.0 : alpha / rank();
+            return alpha == null || rank() == 0 ? 1.0 : alpha / rank();
+        }
+
+        /** The keys of the module as written in the file (A/B or the factors, then alpha). */
+        public List<String> keys() {
+            List<String> k = new ArrayList<>();
+            if (kind == AdapterKind.LORA) {
+                k.add(aKey);
+                k.add(bKey);
+            } else {
+                k.addAll(factorKeys.values());
+            }
+            if (alphaKey != null) {
+                k.add(alphaKey);
+            }
+            return k;
+        }
+
+        /** The weight difference's [rows, columns] (columns = in * kh * kw), from the shapes alone. */
+        public long[] deltaRowsCols() {
+            return switch (kind) {
+                case LORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
+                case LOHA -> new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[0], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]};
+                case LOKR -> {
+                    long[] w1 = factorShapes.containsKey(LoraKeyMap.Role.LOKR_W1) ? factorShapes.get(LoraKeyMap.Role.LOKR_W1)
+                            : new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W1_A)[0], factorShapes.get(LoraKeyMap.Role.LOKR_W1_B)[1]};
+                    long[] w2;
+                    if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2)) {
+                        long[] s2 = factorShapes.get(LoraKeyMap.Role.LOKR_W2);
+                        w2 = new long[] {s2[0], numel(s2) / s2[0]};
+                    } else {
+                        long[] b = factorShapes.get(LoraKeyMap.Role.LOKR_W2_B);
+                        w2 = new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W2_A)[0], numel(b) / b[0]};
+                    }
+                    yield new long[] {w1[0] * w2[0], w1[1] * w2[1]};
+                }
+                case FULL_DIFF -> {
+                    long[] d = factorShapes.get(LoraKeyMap.Role.DIFF);
+                    yield new long[] {d[0], numel(d) / d[0]};
+                }
+            };
         }
 
         public long parameterCount() {
-            return numel(aShape) + numel(bShape);
+            return kind == AdapterKind.LORA ? numel(aShape) + numel(bShape)
+                    : factorShapes.values().stream().mapToLong(LoraFile::numel).sum();
         }
     }
 
     public LoraFile {
         metadata = Map.copyOf(metadata);
         modules = List.copyOf(modules);
+        skipped = List.copyOf(skipped);
     }
 
     /** Reads and checks the index of {@code path}; throws {@link LoraException} naming the file and keys on bad input. */
@@ -66,11 +140,21 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             io.lcmlora.io.FiniteWeights.require(f, f.tensors().keySet(), "this LoRA is broken (a diverged training run?)");
             List<LoraWeights.Entry> entries = new ArrayList<>();
             for (Module m : index.modules()) {
-                NDArray a = f.load(m.aKey(), manager, dtype);
-                NDArray b = f.load(m.bKey(), manager, dtype);
-                entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()));
+                if (m.kind() == AdapterKind.LORA) {
+                    NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
+                    NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
+                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()));
+                } else {
+                    Map<LoraKeyMap.Role, NDArray> factors = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+                    for (Map.Entry<LoraKeyMap.Role, String> e : m.factorKeys().entrySet()) {
+                        factors.put(e.getKey(), finite(f.load(e.getValue(), manager, DataType.FLOAT32), path, e.getValue()));
+                    }
+                    NDArray dense = LycorisDelta.of(m.kind(), factors, m.scale());
+                    entries.add(LoraWeights.Entry.dense(m.component(), m.module(), m.kind(),
+                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()));
+                }
             }
-            return new LoraWeights(path.toString(), index.format(), entries);
+            return new LoraWeights(path.toString(), index.format(), entries, index.skippedCounts());
         }
     }
 
@@ -95,11 +179,16 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
     private static LoraFile index(SafeTensorsFile f, LoraKeyMap map) throws IOException {
         Path path = f.path();
-        LoraFormat format = LoraFormat.detect(f.tensors().keySet(), path.toString());
+        List<String> skipped = new ArrayList<>();
+        List<String> adapterKeys = new ArrayList<>();
+        for (String key : f.tensors().keySet()) {
+            (looksLikeAdapter(key) ? adapterKeys : skipped).add(key);
+        }
+        LoraFormat format = LoraFormat.detect(adapterKeys, path.toString());
         Map<String, Group> groups = new LinkedHashMap<>();
         Map<String, LoraKeyMap.Target> targets = new LinkedHashMap<>();
         List<String> unmatched = new ArrayList<>();
-        for (String key : f.tensors().keySet()) {
+        for (String key : adapterKeys) {
             LoraKeyMap.Target t = map.resolve(key);
             if (t == null) {
                 unmatched.add(key);
@@ -124,25 +213,168 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         for (Map.Entry<String, Group> e : groups.entrySet()) {
             Group g = e.getValue();
             LoraKeyMap.Target t = targets.get(e.getKey());
+            AdapterKind kind = kindOf(path, e.getKey(), g);
+            if (kind != AdapterKind.LORA) {
+                modules.add(lycoris(f, path, e.getKey(), t, g, kind));
+                continue;
+            }
             if (g.a() == null || g.b() == null) {
                 throw new LoraException(path + ": " + e.getKey() + " has " + (g.a() == null ? "no A (down)" : "no B (up)")
                         + " tensor; keys present: " + String.join(", ", present(g)));
             }
-            long[] aShape = f.info(g.a()).shape();
-            long[] bShape = f.info(g.b()).shape();
+            long[] aShape = checkedShape(f, path, g.a());
+            long[] bShape = checkedShape(f, path, g.b());
             checkShapes(path, e.getKey(), g, aShape, bShape);
-            Double alpha = null;
-            if (g.alpha() != null) {
-                TensorInfo ai = f.info(g.alpha());
-                if (ai.numel() != 1) {
-                    throw new LoraException(path + ": '" + g.alpha() + "' has shape " + Arrays.toString(ai.shape())
-                            + ", expected a scalar");
-                }
-                alpha = ai.dtype().isFloating() ? f.doubles(g.alpha())[0] : (double) f.longs(g.alpha())[0];
-            }
+            Double alpha = alpha(f, path, g);
             modules.add(new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha));
         }
-        return new LoraFile(path, format, f.metadata(), modules);
+        return new LoraFile(path, format, f.metadata(), modules, skipped);
+    }
+
+    /** The kind of a module's keys: exactly one kind's tensors (plus alpha), or a clear error. */
+    private static AdapterKind kindOf(Path path, String id, Group g) {
+        AdapterKind kind = null;
+        for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) {
+            String k = g.keys()[r.ordinal()];
+            if (k == null || r.kind() == null) {
+                continue;
+            }
+            if (kind != null && kind != r.kind()) {
+                throw new LoraException(path + ": " + id + " mixes " + kind.label() + " and " + r.kind().label()
+                        + " tensors (e.g. '" + k + "'); keys present: " + String.join(", ", present(g)));
+            }
+            kind = r.kind();
+        }
+        if (kind == null) {
+            throw new LoraException(path + ": " + id + " has only an alpha ('" + g.alpha() + "'), no adapter tensors");
+        }
+        return kind;
+    }
+
+    /** A LyCORIS module: its required factors present, 2-D or 4-D, with a readable alpha. */
+    private static Module lycoris(SafeTensorsFile f, Path path, String id, LoraKeyMap.Target t, Group g, AdapterKind kind)
+            throws IOException {
+        LoraKeyMap.Role[][] required = switch (kind) {
+            case LOHA -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.HADA_W1_A}, {LoraKeyMap.Role.HADA_W1_B},
+                {LoraKeyMap.Role.HADA_W2_A}, {LoraKeyMap.Role.HADA_W2_B}};
+            case LOKR -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1, LoraKeyMap.Role.LOKR_W1_A},
+                {LoraKeyMap.Role.LOKR_W2, LoraKeyMap.Role.LOKR_W2_A}};
+            case FULL_DIFF -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.DIFF}};
+            case LORA -> throw new IllegalStateException("plain LoRA is not a LyCORIS kind");
+        };
+        for (LoraKeyMap.Role[] oneOf : required) {
+            if (Arrays.stream(oneOf).allMatch(r -> g.keys()[r.ordinal()] == null)) {
+                throw new LoraException(path + ": " + id + " (" + kind.label() + ") has no " + oneOf[0].kohyaSuffix().substring(1)
+                        + " tensor; keys present: " + String.join(", ", present(g)));
+            }
+        }
+        for (LoraKeyMap.Role[] pair : new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1_A, LoraKeyMap.Role.LOKR_W1_B},
+            {LoraKeyMap.Role.LOKR_W2_A, LoraKeyMap.Role.LOKR_W2_B}}) {
+            if ((g.keys()[pair[0].ordinal()] == null) != (g.keys()[pair[1].ordinal()] == null)) {
+                throw new LoraException(path + ": " + id + " has only one of " + pair[0].kohyaSuffix().substring(1) + " and "
+                        + pair[1].kohyaSuffix().substring(1) + "; keys present: " + String.join(", ", present(g)));
+            }
+        }
+        Map<LoraKeyMap.Role, String> keys = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+        Map<LoraKeyMap.Role, long[]> shapes = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+        for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) {
+            String k = g.keys()[r.ordinal()];
+            if (k == null || r == LoraKeyMap.Role.ALPHA) {
+                continue;
+            }
+            long[] shape = checkedShape(f, path, k);
+            if (shape.length != 2 && shape.length != 4) {
+                throw new LoraException(path + ": '" + k + "' has shape " + Arrays.toString(shape)
+                        + ", expected a non-empty 2-D or 4-D " + kind.label() + " factor");
+            }
+            keys.put(r, k);
+            shapes.put(r, shape);
+        }
+        return new Module(t.component(), t.module(), null, null, g.alpha(), null, null, alpha(f, path, g), kind, keys, shapes);
+    }
+
+    private static Double alpha(SafeTensorsFile f, Path path, Group g) throws IOException {
+        if (g.alpha() == null) {
+            return null;
+        }
+        TensorInfo ai = f.info(g.alpha());
+        if (ai.numel() != 1) {
+            throw new LoraException(path + ": '" + g.alpha() + "' has shape " + Arrays.toString(ai.shape()) + ", expected a scalar");
+        }
+        double alpha = ai.dtype().isFloating() ? f.doubles(g.alpha())[0] : (double) f.longs(g.alpha())[0];
+        if (!(alpha > 0) || Double.isInfinite(alpha)) {
+            throw new LoraException(path + ": '" + g.alpha() + "' is " + alpha + ": alpha must be a finite number > 0");
+        }
+        return alpha;
+    }
+
+    /**
+     * The header checks of an adapter tensor: a floating dtype and every dimension in [1, 2^31 - 1] (a [2^32, 0]
+     * rank is refused here, before any size arithmetic).
+     */
+    private static long[] checkedShape(SafeTensorsFile f, Path path, String key) throws IOException {
+        TensorInfo t = f.info(key);
+        if (!t.dtype().isFloating()) {
+            throw new LoraException(path + ": '" + key + "' is " + t.dtype() + ": adapter tensors must be floating point"
+                    + " (F32, F16, BF16 or F64)");
+        }
+        long[] shape = t.shape();
+        for (long d : shape) {
+            if (d < 1 || d > Integer.MAX_VALUE) {
+                throw new LoraException(path + ": '" + key + "' has shape " + Arrays.toString(shape) + ": every dimension"
+                        + " must be in [1, " + Integer.MAX_VALUE + "]");
+            }
+        }
+        return shape;
+    }
+
+    /** A loaded adapter tensor, refused when it holds NaN or Inf. */
+    private static NDArray finite(NDArray x, Path path, String key) {
+        try (NDArray bad = x.isNaN().logicalOr(x.isInfinite()); NDArray any = bad.any()) {
+            if (any.getBoolean()) {
+                throw new LoraException(path + ": '" + key + "' contains NaN or Inf values");
+            }
+        }
+        return x;
+    }
+
+    /**
+     * Whether a key is spelled like an adapter tensor in some convention (LoRA, LyCORIS, DoRA, alpha). Keys that are
+     * not (a bundled textual inversion's {@code bundle_emb.*}, ...) are skipped and counted instead of refusing the
+     * file; adapter-like keys that fit no module of the model stay an error (a wrong model).
+     */
+    static boolean looksLikeAdapter(String key) {
+        return key.startsWith("lora_") || key.contains(".lora_") || key.contains(".lora.") || key.contains("_lora.")
+                || key.endsWith(".alpha") || key.contains(".hada_") || key.contains(".lokr_") || key.endsWith(".diff")
+                || key.endsWith(".diff_b") || key.contains("dora_scale") || key.contains("lora_magnitude_vector");
+    }
+
+    /** The skipped keys counted by their first dotted segment ({@code bundle_emb: 2}), in file order. */
+    public Map<String, Integer> skippedCounts() {
+        Map<String, Integer> c = new LinkedHashMap<>();
+        for (String k : skipped) {
+            int dot = k.indexOf('.');
+            c.merge(dot < 0 ? k : k.substring(0, dot), 1, Integer::sum);
+        }
+        return c;
+    }
+
+    /** Refuses a file with skipped keys ({@code --strict}). */
+    public LoraFile requireNoSkipped() {
+        if (!skipped.isEmpty()) {
+            throw new LoraException(path + ": --strict: " + skipped.size() + " key(s) are not adapter tensors and would be"
+                    + " skipped: " + String.join(", ", skipped.subList(0, Math.min(SHOW_KEYS, skipped.size())))
+                    + (skipped.size() > SHOW_KEYS ? ", ..." : ""));
+        }
+        return this;
+    }
+
+    /** {@link #load} that first refuses skipped keys when {@code strict}. */
+    public static LoraWeights load(Path path, LoraKeyMap map, NDManager manager, DataType dtype, boolean strict) throws IOException {
+        if (strict) {
+            read(path, map).requireNoSkipped();
+        }
+        return load(path, map, manager, dtype);
     }
 
     private static List<String> present(Group g) {
@@ -161,12 +393,35 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
     private static String unsupportedHint(List<String> keys) {
         for (String k : keys) {
-            if (k.contains("hada_") || k.contains("lokr_") || k.contains("lora_mid") || k.contains("dora_scale")
-                    || k.contains("lora_magnitude_vector")) {
-                return " (LoHa/LoKr/Tucker/DoRA tensors such as '" + k + "' are not supported: plain LoRA only)";
+            if (k.contains("hada_t") || k.contains("lokr_t") || k.contains("lora_mid") || k.contains("dora_scale")
+                    || k.contains("lora_magnitude_vector") || k.endsWith(".diff_b")) {
+                return " (Tucker/DoRA/bias-difference tensors such as '" + k + "' are not supported yet: plain LoRA, LoHa,"
+                        + " LoKr and full weight differences only)";
             }
         }
         return "";
+    }
+
+    /**
+     * Compares every module's weight difference with the model's weight shapes ({@code shapes}: per component, module
+     * path -> weight shape); returns one line per mismatch naming the file's keys, empty when everything fits.
+     */
+    public List<String> mismatches(Map<LoraComponent, Map<String, long[]>> shapes) {
+        List<String> out = new ArrayList<>();
+        for (Module m : modules) {
+            long[] w = shapes.getOrDefault(m.component(), Map.of()).get(m.module());
+            if (w == null) {
+                continue;
+            }
+            long[] d = m.deltaRowsCols();
+            long[] want = {w[0], numel(w) / w[0]};
+            if (!Arrays.equals(d, want)) {
+                out.add(m.keys().get(0) + " (" + m.kind().label() + " of " + m.component().diffusersPrefix() + "." + m.module()
+                        + "): gives a [" + d[0] + ", " + d[1] + "] weight difference, the model's weight is "
+                        + Arrays.toString(w));
+            }
+        }
+        return out;
     }
 
     public long parameterCount() {

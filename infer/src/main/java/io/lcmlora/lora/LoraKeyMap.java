@@ -21,8 +21,32 @@ import java.util.regex.Pattern;
  * module names: {@code stem(module) -> module}, for the diffusers paths and, for the UNet, their SGM paths.
  */
 public final class LoraKeyMap {
-    /** Which tensor of a LoRA module a key holds: A (down), B (up) or the alpha scalar. */
-    public enum Role { A, B, ALPHA }
+    /**
+     * Which tensor of an adapted module a key holds: LoRA's A (down), B (up), the alpha scalar, or a LyCORIS factor
+     * (kohya names only: {@code <stem>.hada_w1_a}, {@code .lokr_w2_b}, {@code .diff}, ...; see {@link AdapterKind}).
+     */
+    public enum Role {
+        A, B, ALPHA,
+        HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B,
+        LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B,
+        DIFF;
+
+        /** The kohya key suffix of a LyCORIS factor ({@code .hada_w1_a}), null for A, B and alpha. */
+        public String kohyaSuffix() {
+            return ordinal() <= ALPHA.ordinal() ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        /** The adapter kind a tensor of this role belongs to (alpha belongs to every kind: null). */
+        public AdapterKind kind() {
+            return switch (this) {
+                case A, B -> AdapterKind.LORA;
+                case ALPHA -> null;
+                case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B -> AdapterKind.LOHA;
+                case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B -> AdapterKind.LOKR;
+                case DIFF -> AdapterKind.FULL_DIFF;
+            };
+        }
+    }
 
     /** What a key names; {@code format} is null for a dotted {@code .alpha} key (valid in several conventions). */
     public record Target(LoraComponent component, String module, Role role, LoraFormat format) {}
@@ -160,7 +184,19 @@ public final class LoraKeyMap {
             role = Role.ALPHA;
             stem = key.substring(0, key.length() - ".alpha".length());
         } else {
-            return null;
+            role = null;
+            stem = null;
+            for (Role r : Role.values()) {
+                String suffix = r.kohyaSuffix();
+                if (suffix != null && key.endsWith(suffix)) {
+                    role = r;
+                    stem = key.substring(0, key.length() - suffix.length());
+                    break;
+                }
+            }
+            if (role == null) {
+                return null;
+            }
         }
         if (stem.startsWith(LoraComponent.KOHYA_SINGLE_TE_PREFIX)) {
             stem = LoraComponent.TEXT_ENCODER.kohyaPrefix() + stem.substring(LoraComponent.KOHYA_SINGLE_TE_PREFIX.length());

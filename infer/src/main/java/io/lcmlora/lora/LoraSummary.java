@@ -26,6 +26,8 @@ public final class LoraSummary {
         s.append("scale alpha/rank: ").append(join(new TreeMap<>(histogram(ms, m -> fmt(m.scale()))), a -> a)).append('\n');
         s.append("kinds: ").append(ms.stream().filter(LoraFile.Module::conv).count()).append(" conv, ")
                 .append(ms.stream().filter(m -> !m.conv()).count()).append(" linear\n");
+        s.append("adapter kinds: ").append(join(new java.util.EnumMap<>(histogram(ms, LoraFile.Module::kind)), AdapterKind::label))
+                .append('\n');
         s.append(String.format("parameters: %,d%n", f.parameterCount()));
         s.append("targets:\n");
         for (LoraComponent c : perComponent.keySet()) {
@@ -37,6 +39,16 @@ public final class LoraSummary {
                     .forEach(m -> types.merge(LoraTargets.typeOf(m.module(), LoraTargets.LCM_LORA), 1L, Long::sum));
             types.values().removeIf(n -> n == 0);
             s.append("  ").append(c.diffusersPrefix()).append(": ").append(join(types, t -> t).replace(" x ", " ")).append('\n');
+        }
+        if (!f.skipped().isEmpty()) {
+            s.append("skipped keys (not adapter tensors): ").append(f.skipped().size()).append(" (")
+                    .append(String.join(", ", f.skippedCounts().entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).toList()))
+                    .append(")\n");
+        }
+        s.append("per module:\n");
+        for (LoraFile.Module m : ms) {
+            s.append("  ").append(m.component().diffusersPrefix()).append('.').append(m.module()).append(": ")
+                    .append(m.kind().label()).append(m.rank() > 0 ? " rank " + m.rank() : "").append('\n');
         }
         if (!f.metadata().isEmpty()) {
             s.append("metadata:\n");

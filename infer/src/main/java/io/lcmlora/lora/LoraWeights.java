@@ -7,22 +7,43 @@ import java.util.List;
  * A LoRA normalised to (component, module path, A, B, alpha), whatever convention it was stored in.
  *
  * @param source the file (or adapter) it came from, for messages
+ * @param skipped the file's non-adapter keys that were skipped, counted by first dotted segment
  */
-public record LoraWeights(String source, LoraFormat format, List<Entry> entries) {
-    /** One module's A [r, in(, kh, kw)], B [out, r(, 1, 1)] and alpha (null: alpha = rank). */
-    public record Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha) {
-        public int rank() {
-            return Math.toIntExact(a.getShape().get(0));
+public record LoraWeights(String source, LoraFormat format, List<Entry> entries, java.util.Map<String, Integer> skipped) {
+    /**
+     * One module: for {@link AdapterKind#LORA} its A [r, in(, kh, kw)], B [out, r(, 1, 1)] and alpha (null: alpha =
+     * rank); for the LyCORIS kinds the dense weight difference {@code dense} (alpha scaling already applied; A and B
+     * null).
+     */
+    public record Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha, AdapterKind kind,
+            NDArray dense) {
+        public Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha) {
+            this(component, module, a, b, alpha, AdapterKind.LORA, null);
         }
 
-        /** alpha / rank (1 when no alpha is stored). */
+        /** A LyCORIS module's dense dW. */
+        public static Entry dense(LoraComponent component, String module, AdapterKind kind, NDArray dense, Double alpha) {
+            return new Entry(component, module, null, null, alpha, kind, dense);
+        }
+
+        public int rank() {
+            return a == null ? 0 : Math.toIntExact(a.getShape().get(0));
+        }
+
+        /** alpha / rank (1 when no alpha is stored; LyCORIS: already in {@code dense}). */
         public double scale() {
-            return alpha == null ? 1.0 : alpha / rank();
+            return alpha == null || a == null ? 1.0 : alpha / rank();
         }
     }
 
     public LoraWeights {
         entries = List.copyOf(entries);
+        skipped = skipped == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(skipped));
+    }
+
+    /** Weights with nothing skipped. */
+    public LoraWeights(String source, LoraFormat format, List<Entry> entries) {
+        this(source, format, entries, null);
     }
 
     /** The entries of one component, in file order. */

@@ -1,5 +1,7 @@
 package io.lcmlora.pipeline;
 
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerKind;
 import java.awt.image.BufferedImage;
 
 /**
@@ -9,20 +11,17 @@ import java.awt.image.BufferedImage;
  * @param prompt the prompt (both text encoders)
  * @param negativePrompt the negative prompt, or null; used only when {@code guidanceScale > 1}
  * @param seed image k of the request uses seed {@code seed + k} (see {@link GaussianNoise})
- * @param steps number of denoising steps (ignored when {@code timesteps} is given)
+ * @param sampler the scheduler, its step count (or custom timesteps) and options
  * @param guidanceScale classifier-free guidance g: {@code uncond + g * (cond - uncond)} when g &gt; 1, no
  *     unconditional pass otherwise
- * @param scheduler LCM or DDIM
- * @param timesteps custom LCM timesteps (strictly decreasing), or null
  * @param width image width in pixels; 0 = the model's default (img2img: the input image's width)
  * @param height image height in pixels; 0 = as width
  * @param imagesPerPrompt images generated for this prompt (one batch)
  * @param initImage the img2img input, or null for text-to-image
  * @param strength img2img strength in (0, 1]
  */
-public record GenerationRequest(String prompt, String negativePrompt, long seed, int steps, double guidanceScale,
-        SchedulerKind scheduler, long[] timesteps, int width, int height, int imagesPerPrompt, BufferedImage initImage,
-        double strength) {
+public record GenerationRequest(String prompt, String negativePrompt, long seed, SamplerOptions sampler,
+        double guidanceScale, int width, int height, int imagesPerPrompt, BufferedImage initImage, double strength) {
     /** diffusers' StableDiffusionXLImg2ImgPipeline default strength. */
     public static final double DEFAULT_STRENGTH = 0.3;
 
@@ -30,8 +29,8 @@ public record GenerationRequest(String prompt, String negativePrompt, long seed,
         if (prompt == null) {
             throw new IllegalArgumentException("a prompt is required");
         }
-        if (steps < 1) {
-            throw new IllegalArgumentException("steps must be at least 1, got " + steps);
+        if (sampler == null) {
+            throw new IllegalArgumentException("a sampler is required");
         }
         if (!(guidanceScale >= 0) || Double.isInfinite(guidanceScale)) {
             throw new IllegalArgumentException("guidance scale must be a finite number >= 0, got " + guidanceScale);
@@ -45,55 +44,57 @@ public record GenerationRequest(String prompt, String negativePrompt, long seed,
         if (!(strength > 0 && strength <= 1)) {
             throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
         }
-        if (scheduler == null) {
-            throw new IllegalArgumentException("a scheduler is required");
-        }
-        timesteps = timesteps == null ? null : timesteps.clone();
     }
 
     /** Text-to-image with LCM defaults: 4 steps, guidance 1 (no CFG), seed 0, the model's size, one image. */
     public static GenerationRequest of(String prompt) {
-        return new GenerationRequest(prompt, null, 0, 4, 1.0, SchedulerKind.LCM, null, 0, 0, 1, null, DEFAULT_STRENGTH);
+        return new GenerationRequest(prompt, null, 0, SamplerOptions.of(SchedulerKind.LCM, 4), 1.0, 0, 0, 1, null,
+                DEFAULT_STRENGTH);
+    }
+
+    /** The step count of the request. */
+    public int steps() {
+        return sampler.steps();
     }
 
     public GenerationRequest withNegativePrompt(String p) {
-        return new GenerationRequest(prompt, p, seed, steps, guidanceScale, scheduler, timesteps, width, height,
-                imagesPerPrompt, initImage, strength);
+        return new GenerationRequest(prompt, p, seed, sampler, guidanceScale, width, height, imagesPerPrompt, initImage, strength);
     }
 
     public GenerationRequest withSeed(long s) {
-        return new GenerationRequest(prompt, negativePrompt, s, steps, guidanceScale, scheduler, timesteps, width, height,
-                imagesPerPrompt, initImage, strength);
+        return new GenerationRequest(prompt, negativePrompt, s, sampler, guidanceScale, width, height, imagesPerPrompt, initImage,
+                strength);
     }
 
     public GenerationRequest withSteps(int n) {
-        return new GenerationRequest(prompt, negativePrompt, seed, n, guidanceScale, scheduler, timesteps, width, height,
-                imagesPerPrompt, initImage, strength);
+        return withSampler(sampler.withSteps(n));
     }
 
     public GenerationRequest withGuidance(double g) {
-        return new GenerationRequest(prompt, negativePrompt, seed, steps, g, scheduler, timesteps, width, height,
-                imagesPerPrompt, initImage, strength);
+        return new GenerationRequest(prompt, negativePrompt, seed, sampler, g, width, height, imagesPerPrompt, initImage, strength);
     }
 
+    /** Another scheduler with the request's step count (or {@code customTimesteps}) and its default options. */
     public GenerationRequest withScheduler(SchedulerKind s, long[] customTimesteps) {
-        return new GenerationRequest(prompt, negativePrompt, seed, steps, guidanceScale, s, customTimesteps, width, height,
-                imagesPerPrompt, initImage, strength);
+        return withSampler(new SamplerOptions(s, sampler.steps(), customTimesteps, null, null));
+    }
+
+    public GenerationRequest withSampler(SamplerOptions o) {
+        return new GenerationRequest(prompt, negativePrompt, seed, o, guidanceScale, width, height, imagesPerPrompt, initImage,
+                strength);
     }
 
     public GenerationRequest withSize(int w, int h) {
-        return new GenerationRequest(prompt, negativePrompt, seed, steps, guidanceScale, scheduler, timesteps, w, h,
-                imagesPerPrompt, initImage, strength);
+        return new GenerationRequest(prompt, negativePrompt, seed, sampler, guidanceScale, w, h, imagesPerPrompt, initImage,
+                strength);
     }
 
     public GenerationRequest withImagesPerPrompt(int n) {
-        return new GenerationRequest(prompt, negativePrompt, seed, steps, guidanceScale, scheduler, timesteps, width, height,
-                n, initImage, strength);
+        return new GenerationRequest(prompt, negativePrompt, seed, sampler, guidanceScale, width, height, n, initImage, strength);
     }
 
     public GenerationRequest withInitImage(BufferedImage image, double s) {
-        return new GenerationRequest(prompt, negativePrompt, seed, steps, guidanceScale, scheduler, timesteps, width, height,
-                imagesPerPrompt, image, s);
+        return new GenerationRequest(prompt, negativePrompt, seed, sampler, guidanceScale, width, height, imagesPerPrompt, image, s);
     }
 
     /** Whether the unconditional pass runs (diffusers' {@code do_classifier_free_guidance}: g &gt; 1). */

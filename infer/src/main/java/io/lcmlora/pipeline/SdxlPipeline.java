@@ -29,6 +29,7 @@ import io.lcmlora.nn.Ops;
 import io.lcmlora.nn.Weights;
 import io.lcmlora.schedule.GuidanceEmbedding;
 import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.schedule.Sampler;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -45,9 +46,10 @@ import java.util.Map;
  * <p>One {@link #generate} call, numbered as the pipeline's {@code __call__}:
  * <ol>
  *   <li>encode the prompt ({@link SdxlPromptEncoder}); the negative branch only when g &gt; 1;</li>
- *   <li>timesteps ({@link DenoisingLoop}: LCM or DDIM, custom timesteps, img2img strength);</li>
- *   <li>latents: text-to-image x_T ~ N(0, 1) (init_noise_sigma is 1 for both schedulers); img2img
- *       {@code add_noise(scaling_factor * vae.encode(image).sample(), noise, t_0)};</li>
+ *   <li>timesteps ({@link DenoisingLoop} on the {@link Sampler} seam: LCM, DDIM, Euler or TCD with their options,
+ *       custom timesteps, img2img strength);</li>
+ *   <li>latents: text-to-image x_T ~ N(0, 1) * init_noise_sigma (1 except Euler); img2img
+ *       the sampler's {@code add_noise(scaling_factor * vae.encode(image).sample(), noise, t_0)};</li>
  *   <li>SDXL micro-conditioning: time ids (original = target = output size, no crop), pooled text embeddings;
  *       a UNet with {@code time_cond_proj_dim} (full LCM-SDXL) also gets the (g - 1) guidance embedding;</li>
  *   <li>each step: the UNet on [uncond; cond] when g &gt; 1, {@code uncond + g * (cond - uncond)}, the
@@ -76,6 +78,7 @@ public final class SdxlPipeline implements AutoCloseable {
     private final List<Map<String, Object>> loadedLoras = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
     private Progress progress = Progress.none();
+    private boolean strict;
 
     public SdxlPipeline(SdxlModel model) {
         this.model = model;
@@ -107,6 +110,12 @@ public final class SdxlPipeline implements AutoCloseable {
         return model;
     }
 
+    /** {@code --strict}: refuse LoRA files with keys that are not adapter tensors (default: skip and count them). */
+    public SdxlPipeline strict(boolean on) {
+        this.strict = on;
+        return this;
+    }
+
     public SdxlPipeline progress(Progress p) {
         this.progress = p;
         return this;
@@ -133,7 +142,11 @@ public final class SdxlPipeline implements AutoCloseable {
         names.put(LoraComponent.TEXT_ENCODER, List.copyOf(model.textEncoder().layers().keySet()));
         names.put(LoraComponent.TEXT_ENCODER_2, List.copyOf(model.textEncoder2().layers().keySet()));
         LoraKeyMap keys = LoraKeyMap.of(names, SgmUnetNames.of(unet.config()));
-        LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype());
+        LoraWeights w = LoraFile.load(spec.file(), keys, loraManager, model.placement().unet().dtype(), strict);
+        if (!w.skipped().isEmpty()) {
+            notes.add(spec.file().getFileName() + ": skipped " + w.skipped().values().stream().mapToInt(Integer::intValue).sum()
+                    + " non-adapter key(s) " + w.skipped() + " (--strict refuses them)");
+        }
         String name = uniqueName(spec.name());
         int modules = 0;
         for (Adapters a : List.of(unetAdapters, te1Adapters, te2Adapters)) {
@@ -147,6 +160,9 @@ public final class SdxlPipeline implements AutoCloseable {
         info.put("file", spec.file().getFileName().toString());
         info.put("weight", spec.weight());
         info.put("modules", modules);
+        if (!w.skipped().isEmpty()) {
+            info.put("skipped_keys", w.skipped());
+        }
         loadedLoras.add(info);
         return name;
     }
@@ -232,9 +248,9 @@ public final class SdxlPipeline implements AutoCloseable {
             seeds[k] = r.seed() + k;
         }
         boolean cfg = r.classifierFreeGuidance();
-        DenoisingLoop loop = DenoisingLoop.create(schedule, r.scheduler(), r.steps(), r.timesteps(), r.initImage() != null,
-                r.strength());
-        long[] ts = loop.timesteps();
+        DenoisingLoop loop = DenoisingLoop.create(schedule, r.sampler(), r.initImage() != null, r.strength());
+        Sampler sampler = loop.sampler();
+        double[] ts = loop.timesteps();
         Shape latentShape = new Shape(unet.config().inChannels(), height / scale, width / scale);
         Device unetDevice = model.placement().unet().device();
 
@@ -251,12 +267,13 @@ public final class SdxlPipeline implements AutoCloseable {
             NDArray latents;
             if (r.initImage() == null) {
                 latents = GaussianNoise.batch(m, seeds, GaussianNoise.Purpose.LATENTS, 0, latentShape);
+                if (sampler.initNoiseSigma() != 1f) {
+                    latents = Ops.mulScalar(latents, sampler.initNoiseSigma());
+                }
             } else {
                 NDArray clean = encodeImage(m, r.initImage(), width, height, seeds);
                 NDArray noise = GaussianNoise.batch(m, seeds, GaussianNoise.Purpose.IMG2IMG, 0, latentShape);
-                long[] first = new long[n];
-                Arrays.fill(first, ts[0]);
-                latents = schedule.addNoise(clean, noise, first);
+                latents = sampler.addNoise(clean, noise, 0);
             }
 
             // 5. the loop
@@ -278,7 +295,7 @@ public final class SdxlPipeline implements AutoCloseable {
             DenoisingLoop.NoiseSource stepNoise = (i, like) -> GaussianNoise.batch(like.getManager(), seeds,
                     GaussianNoise.Purpose.STEP, i, latentShape);
             NDArray finalLatents = loop.run(latents, denoiser, stepNoise, progress,
-                    r.scheduler().cliName() + " seed " + r.seed());
+                    r.sampler().kind().cliName() + " seed " + r.seed());
 
             // 6. decode
             float[] pixels = decode(finalLatents, vae);
@@ -286,7 +303,7 @@ public final class SdxlPipeline implements AutoCloseable {
             int plane = 3 * width * height;
             for (int k = 0; k < n; k++) {
                 BufferedImage img = PngImages.fromUnitRange(pixels, k * plane, width, height);
-                out.add(new GeneratedImage(img, seeds[k], k, parameters(r, seeds[k], width, height, ts)));
+                out.add(new GeneratedImage(img, seeds[k], k, parameters(r, seeds[k], width, height, sampler)));
             }
             return out;
         }
@@ -358,16 +375,29 @@ public final class SdxlPipeline implements AutoCloseable {
         return y;
     }
 
+    /** Timesteps as integers when they all are (LCM, DDIM, TCD, Euler leading/trailing). */
+    private static Object integral(double[] ts) {
+        long[] r = new long[ts.length];
+        for (int i = 0; i < ts.length; i++) {
+            if (ts[i] != Math.rint(ts[i])) {
+                return ts;
+            }
+            r[i] = (long) ts[i];
+        }
+        return r;
+    }
+
     /** The settings as ASCII JSON (non-ASCII characters as \\uXXXX, so they fit a PNG tEXt chunk). */
-    private String parameters(GenerationRequest r, long seed, int width, int height, long[] ts) {
+    private String parameters(GenerationRequest r, long seed, int width, int height, Sampler sampler) {
+        double[] ts = sampler.timesteps();
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("prompt", r.prompt());
         p.put("negative_prompt", r.classifierFreeGuidance() ? r.negativePrompt() : null);
         p.put("seed", seed);
         p.put("steps", ts.length);
-        p.put("timesteps", ts);
+        p.put("timesteps", integral(ts));
         p.put("guidance_scale", r.guidanceScale());
-        p.put("scheduler", r.scheduler().cliName());
+        p.putAll(sampler.describe());
         p.put("width", width);
         p.put("height", height);
         if (r.initImage() != null) {

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import java.util.Arrays;
 
 /**
- * diffusers v0.25.1 {@code DDIMScheduler} (the teacher's baseline sampler) for one configured run: timesteps by the
+ * diffusers v0.25.1 (= 0.27.2 for these paths) {@code DDIMScheduler} (the teacher's baseline sampler) for one configured run: timesteps by the
  * config's spacing and the deterministic (eta = 0) or stochastic (eta &gt; 0, noise supplied) DDIM step.
  *
  * <h2>Timesteps ({@code set_timesteps}), N = num_train_timesteps, n = steps</h2>
@@ -27,19 +27,42 @@ import java.util.Arrays;
  *   <li>prev = sqrt(a_prev) * x0 + direction (+ sigma_t * noise when eta &gt; 0).</li>
  * </ol>
  */
-public final class DdimScheduler {
+public final class DdimScheduler implements Sampler {
     private final NoiseSchedule schedule;
     private final int numInferenceSteps;
     private final long[] timesteps;
+    private final double eta;
 
-    private DdimScheduler(NoiseSchedule schedule, int numInferenceSteps, long[] timesteps) {
+    private DdimScheduler(NoiseSchedule schedule, int numInferenceSteps, long[] timesteps, double eta) {
         this.schedule = schedule;
         this.numInferenceSteps = numInferenceSteps;
         this.timesteps = timesteps;
+        this.eta = eta;
     }
 
+    /** Text-to-image with eta 0 and the config's spacing. */
     public static DdimScheduler create(NoiseSchedule schedule, int numInferenceSteps) {
-        SchedulerConfig cfg = schedule.config();
+        return new DdimScheduler(schedule, numInferenceSteps, spacedTimesteps(schedule.config(), numInferenceSteps), 0);
+    }
+
+    /**
+     * The config's spacing, {@code eta} for every step (noise supplied when &gt; 0), and Stable Diffusion img2img's
+     * {@code get_timesteps} cut for {@code strength}: the last min(floor(n * strength), n) timesteps (prev_t keeps
+     * the uncut step size N / n, as diffusers).
+     */
+    public static DdimScheduler create(NoiseSchedule schedule, int numInferenceSteps, double eta, double strength) {
+        if (!(eta >= 0 && eta <= 1)) {
+            throw new IllegalArgumentException("DDIM eta must be in [0, 1], got " + eta);
+        }
+        long[] all = spacedTimesteps(schedule.config(), numInferenceSteps);
+        return new DdimScheduler(schedule, numInferenceSteps, Samplers.cut(all, strength, "DDIM"), eta);
+    }
+
+    /**
+     * diffusers' {@code set_timesteps} for DDIM (and, as integers, Euler's leading and trailing): the config's
+     * {@code timestep_spacing} as in the class comment.
+     */
+    public static long[] spacedTimesteps(SchedulerConfig cfg, int numInferenceSteps) {
         int n = cfg.numTrainTimesteps();
         if (numInferenceSteps < 1 || numInferenceSteps > n) {
             throw new IllegalArgumentException("num_inference_steps " + numInferenceSteps + " must be in [1, " + n + "]");
@@ -79,15 +102,27 @@ public final class DdimScheduler {
         };
         for (long t : ts) {
             if (t >= n) {
-                throw new IllegalArgumentException("DDIM with " + numInferenceSteps + " steps and steps_offset "
-                        + cfg.stepsOffset() + " reaches timestep " + t + ", outside [0, " + (n - 1) + "]");
+                throw new IllegalArgumentException(numInferenceSteps + " steps with steps_offset "
+                        + cfg.stepsOffset() + " reach timestep " + t + ", outside [0, " + (n - 1) + "]: use fewer steps or"
+                        + " --spacing trailing");
             }
         }
-        return new DdimScheduler(schedule, numInferenceSteps, ts);
+        return ts;
     }
 
-    public long[] timesteps() {
+    /** The integer timesteps of the run. */
+    public long[] discreteTimesteps() {
         return timesteps.clone();
+    }
+
+    @Override
+    public SchedulerKind kind() {
+        return SchedulerKind.DDIM;
+    }
+
+    @Override
+    public double[] timesteps() {
+        return Samplers.asDoubles(timesteps);
     }
 
     public NoiseSchedule schedule() {
@@ -161,7 +196,11 @@ public final class DdimScheduler {
 
     /** The DDIM step with eta = 0 on engine arrays; returns the previous sample. */
     public NDArray step(NDArray modelOutput, long t, NDArray sample) {
-        Coeffs c = coefficients(t, 0);
+        return step(modelOutput, t, sample, coefficients(t, 0));
+    }
+
+    /** sqrt(a_prev) * x0 + direction * eps with the given coefficients (no noise term). */
+    private NDArray step(NDArray modelOutput, long t, NDArray sample, Coeffs c) {
         SchedulerConfig cfg = schedule.config();
         float[] a = new float[(int) sample.getShape().get(0)];
         float[] b = new float[a.length];
@@ -175,5 +214,70 @@ public final class DdimScheduler {
         try (NDArray sa = Coefficients.scalar(sample, c.sqrtAlphaPrev()); NDArray d = Coefficients.scalar(sample, c.direction())) {
             return x0.mul(sa).add(eps.mul(d));
         }
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public boolean drawsNoise(int step) {
+        Samplers.checkIndex(step, timesteps.length);
+        return eta > 0;
+    }
+
+    @Override
+    public float[] scaleModelInput(float[] sample, int step) {
+        Samplers.checkIndex(step, timesteps.length);
+        return sample;
+    }
+
+    @Override
+    public NDArray scaleModelInput(NDArray sample, int step) {
+        Samplers.checkIndex(step, timesteps.length);
+        return sample;
+    }
+
+    @Override
+    public float[] addNoise(float[] x0, float[] noise, int step) {
+        return schedule.addNoise(x0, noise, new long[] {timesteps[Samplers.checkIndex(step, timesteps.length)]});
+    }
+
+    @Override
+    public NDArray addNoise(NDArray x0, NDArray noise, int step) {
+        long[] t = new long[(int) x0.getShape().get(0)];
+        Arrays.fill(t, timesteps[Samplers.checkIndex(step, timesteps.length)]);
+        return schedule.addNoise(x0, noise, t);
+    }
+
+    @Override
+    public Sampler.Output step(int step, float[] modelOutput, float[] sample, float[] noise) {
+        Output o = step(modelOutput, timesteps[Samplers.checkIndex(step, timesteps.length)], sample, eta, noise);
+        return new Sampler.Output(o.prevSample(), o.predOriginalSample());
+    }
+
+    @Override
+    public NDArray step(int step, NDArray modelOutput, NDArray sample, NDArray noise) {
+        long t = timesteps[Samplers.checkIndex(step, timesteps.length)];
+        if (eta == 0) {
+            return step(modelOutput, t, sample);
+        }
+        if (noise == null || !noise.getShape().equals(sample.getShape())) {
+            throw new IllegalArgumentException("DDIM with eta " + eta + " needs noise shaped " + sample.getShape());
+        }
+        Coeffs c = coefficients(t, eta);
+        try (NDArray prev = step(modelOutput, t, sample, c); NDArray s = Coefficients.scalar(sample, c.sigma())) {
+            return prev.add(noise.mul(s));
+        }
+    }
+
+    @Override
+    public java.util.Map<String, Object> describe() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("scheduler", "ddim");
+        m.put("spacing", schedule.config().timestepSpacing().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("eta", eta);
+        return m;
     }
 }

@@ -44,7 +44,7 @@ import java.util.Arrays;
  * One deviation: with custom timesteps and strength &lt; 1, diffusers keeps {@code num_inference_steps} at the
  * uncut length and so injects noise on the final step; here the final step of the schedule is always the last.
  */
-public final class LcmScheduler {
+public final class LcmScheduler implements Sampler {
     private final NoiseSchedule schedule;
     private final long[] timesteps;
 
@@ -130,8 +130,19 @@ public final class LcmScheduler {
         }
     }
 
-    public long[] timesteps() {
+    /** The integer timesteps of the run. */
+    public long[] discreteTimesteps() {
         return timesteps.clone();
+    }
+
+    @Override
+    public SchedulerKind kind() {
+        return SchedulerKind.LCM;
+    }
+
+    @Override
+    public double[] timesteps() {
+        return Samplers.asDoubles(timesteps);
     }
 
     public NoiseSchedule schedule() {
@@ -257,5 +268,62 @@ public final class LcmScheduler {
             throw new IllegalArgumentException("LCM step at t=" + t + " is not the last of " + Arrays.toString(timesteps)
                     + ": pass the fresh noise to inject");
         }
+    }
+
+    @Override
+    public float initNoiseSigma() {
+        return 1f;
+    }
+
+    @Override
+    public boolean drawsNoise(int step) {
+        return Samplers.checkIndex(step, timesteps.length) < timesteps.length - 1;
+    }
+
+    @Override
+    public float[] scaleModelInput(float[] sample, int step) {
+        Samplers.checkIndex(step, timesteps.length);
+        return sample;
+    }
+
+    @Override
+    public NDArray scaleModelInput(NDArray sample, int step) {
+        Samplers.checkIndex(step, timesteps.length);
+        return sample;
+    }
+
+    @Override
+    public float[] addNoise(float[] x0, float[] noise, int step) {
+        return schedule.addNoise(x0, noise, new long[] {timesteps[Samplers.checkIndex(step, timesteps.length)]});
+    }
+
+    @Override
+    public NDArray addNoise(NDArray x0, NDArray noise, int step) {
+        long[] t = new long[(int) x0.getShape().get(0)];
+        Arrays.fill(t, timesteps[Samplers.checkIndex(step, timesteps.length)]);
+        return schedule.addNoise(x0, noise, t);
+    }
+
+    @Override
+    public Sampler.Output step(int step, float[] modelOutput, float[] sample, float[] noise) {
+        Output o = step(modelOutput, timesteps[Samplers.checkIndex(step, timesteps.length)], sample, noise);
+        return new Sampler.Output(o.prevSample(), o.denoised());
+    }
+
+    @Override
+    public NDArray step(int step, NDArray modelOutput, NDArray sample, NDArray noise) {
+        NdOutput o = step(modelOutput, timesteps[Samplers.checkIndex(step, timesteps.length)], sample, noise);
+        if (o.prevSample() != o.denoised()) {
+            o.denoised().close();
+        }
+        return o.prevSample();
+    }
+
+    @Override
+    public java.util.Map<String, Object> describe() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("scheduler", "lcm");
+        m.put("original_inference_steps", schedule.config().originalInferenceSteps());
+        return m;
     }
 }

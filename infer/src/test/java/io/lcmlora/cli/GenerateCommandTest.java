@@ -72,7 +72,11 @@ class GenerateCommandTest {
     void badArgumentsFailWithoutWriting() throws Exception {
         Path out = tmp.resolve("bad");
         CommandLine cl = new CommandLine(new GenerateCommand());
-        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--scheduler", "euler", "--out", out.toString()));
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--scheduler", "heun", "--out", out.toString()));
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--scheduler", "euler", "--eta", "0.3", "--out",
+                out.toString()));
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--scheduler", "ddim", "--timesteps", "999,499",
+                "--out", out.toString()));
         assertNotEquals(0, cl.execute("--model", model.toString(), "--out", out.toString()));
         assertTrue(!Files.exists(out));
     }

@@ -6,12 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.schedule.SamplerOptions;
 import io.lcmlora.schedule.SchedulerConfig;
+import io.lcmlora.schedule.SchedulerKind;
 import org.junit.jupiter.api.Test;
 
 /** The img2img strength rules of {@link DenoisingLoop} over a full grid (plans only, no model). */
 class DenoisingLoopPlanTest {
     static final NoiseSchedule SDXL = NoiseSchedule.of(SchedulerConfig.sdxl());
+
+    private static double[] plan(SchedulerKind kind, int steps, long[] custom, boolean img2img, double strength) {
+        return DenoisingLoop.create(SDXL, new SamplerOptions(kind, steps, custom, null, null), img2img, strength).timesteps();
+    }
 
     @Test
     void everyStrengthAndStepCountGivesAPlanOrAStrengthError() {
@@ -19,15 +25,18 @@ class DenoisingLoopPlanTest {
             for (int steps = 1; steps <= 8; steps++) {
                 for (int k = 1; k <= 100; k++) {
                     double s = k / 100.0;
-                    int expected = kind == SchedulerKind.LCM ? ((int) (50 * s) >= steps ? steps : 0) : (int) (steps * s);
+                    int expected = switch (kind) {
+                        case LCM, TCD -> (int) (50 * s) >= steps ? steps : 0;
+                        case DDIM, EULER -> (int) (steps * s);
+                    };
                     if (expected == 0) {
                         int n = steps;
                         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                                () -> DenoisingLoop.create(SDXL, kind, n, null, true, s), kind + " " + steps + " " + s);
+                                () -> plan(kind, n, null, true, s), kind + " " + steps + " " + s);
                         assertTrue(e.getMessage().contains("strength"), e.getMessage());
                         continue;
                     }
-                    long[] ts = DenoisingLoop.create(SDXL, kind, steps, null, true, s).timesteps();
+                    double[] ts = plan(kind, steps, null, true, s);
                     assertEquals(expected, ts.length, kind + " " + steps + " " + s);
                     for (int i = 1; i < ts.length; i++) {
                         assertTrue(ts[i] < ts[i - 1]);
@@ -40,13 +49,14 @@ class DenoisingLoopPlanTest {
     @Test
     void examples() {
         // LCMScheduler's strength rule: 4 steps inside the lowest half of the distillation timesteps
-        assertArrayEquals(new long[] {499, 379, 259, 139}, DenoisingLoop.create(SDXL, SchedulerKind.LCM, 4, null, true, 0.5).timesteps());
+        assertArrayEquals(new double[] {499, 379, 259, 139}, plan(SchedulerKind.LCM, 4, null, true, 0.5));
+        assertArrayEquals(new double[] {499, 379, 259, 139}, plan(SchedulerKind.TCD, 4, null, true, 0.5));
         // get_timesteps: the last floor(4 * 0.5) = 2 of DDIM's [751, 501, 251, 1]
-        assertArrayEquals(new long[] {251, 1}, DenoisingLoop.create(SDXL, SchedulerKind.DDIM, 4, null, true, 0.5).timesteps());
+        assertArrayEquals(new double[] {251, 1}, plan(SchedulerKind.DDIM, 4, null, true, 0.5));
+        assertArrayEquals(new double[] {251, 1}, plan(SchedulerKind.EULER, 4, null, true, 0.5));
         // custom LCM timesteps: the last floor(4 * 0.5) of them
-        assertArrayEquals(new long[] {499, 249},
-                DenoisingLoop.create(SDXL, SchedulerKind.LCM, 4, new long[] {999, 749, 499, 249}, true, 0.5).timesteps());
+        assertArrayEquals(new double[] {499, 249}, plan(SchedulerKind.LCM, 4, new long[] {999, 749, 499, 249}, true, 0.5));
         // strength is ignored for text-to-image
-        assertArrayEquals(new long[] {999, 759, 499, 259}, DenoisingLoop.create(SDXL, SchedulerKind.LCM, 4, null, false, 0.1).timesteps());
+        assertArrayEquals(new double[] {999, 759, 499, 259}, plan(SchedulerKind.LCM, 4, null, false, 0.1));
     }
 }

@@ -8,7 +8,9 @@ import ai.djl.ndarray.NDManager;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.nn.Ops;
 import io.lcmlora.schedule.NoiseSchedule;
+import io.lcmlora.schedule.SamplerOptions;
 import io.lcmlora.schedule.SchedulerConfig;
+import io.lcmlora.schedule.SchedulerKind;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -20,9 +22,9 @@ class DenoisingLoopTest {
     void lcmLoopReproducesTheGoldenTrajectory() throws Exception {
         try (NDManager m = NDManager.newBaseManager();
                 SafeTensorsFile g = SafeTensorsFile.open(GOLDEN.resolve("schedulers/lcm_trajectory.safetensors"))) {
-            DenoisingLoop loop = DenoisingLoop.create(NoiseSchedule.of(SchedulerConfig.sdxl()), SchedulerKind.LCM, 4, null,
-                    false, 1.0);
-            assertArrayEquals(g.longs("timesteps"), loop.timesteps());
+            DenoisingLoop loop = DenoisingLoop.create(NoiseSchedule.of(SchedulerConfig.sdxl()),
+                    SamplerOptions.of(SchedulerKind.LCM, 4), false, 1.0);
+            assertArrayEquals(java.util.Arrays.stream(g.longs("timesteps")).asDoubleStream().toArray(), loop.timesteps());
             // eps(x, t) = 0.8 tanh(x) + 0.05 cos(t / 100), the golden fake model
             DenoisingLoop.Denoiser fake = (x, t) -> Ops.addScalar(Ops.mulScalar(x.tanh(), 0.8), 0.05 * Math.cos(t / 100.0));
             DenoisingLoop.NoiseSource recorded = (i, like) -> {

@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import io.lcmlora.singlefile.SingleFileConfigs;
 import com.google.gson.JsonParser;
+import io.lcmlora.singlefile.SingleFileConfigs;
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerConfig;
+import io.lcmlora.schedule.SchedulerKind;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -143,11 +146,29 @@ class SdxlPipelineTest {
     }
 
     @Test
+    void eulerAndTcdRunAndRecordTheirOptions() {
+        SamplerOptions euler = new SamplerOptions(SchedulerKind.EULER, 2, null, SchedulerConfig.TimestepSpacing.TRAILING, null);
+        GeneratedImage e = pipe.generate(request("a cat").withSampler(euler)).get(0);
+        JsonObject p = JsonParser.parseString(e.parameters()).getAsJsonObject();
+        assertEquals("euler", p.get("scheduler").getAsString());
+        assertEquals("trailing", p.get("spacing").getAsString());
+        assertEquals("[999,499]", p.get("timesteps").toString());
+        GeneratedImage t = pipe.generate(request("a cat").withSampler(new SamplerOptions(SchedulerKind.TCD, 2, null, null, 0.5)))
+                .get(0);
+        JsonObject q = JsonParser.parseString(t.parameters()).getAsJsonObject();
+        assertEquals("tcd", q.get("scheduler").getAsString());
+        assertEquals(0.5, q.get("eta").getAsDouble());
+        assertEquals("[999,499]", q.get("timesteps").toString());
+        GeneratedImage l = pipe.generate(request("a cat").withScheduler(SchedulerKind.LCM, new long[] {999, 499})).get(0);
+        assertNotEquals(0, maxLevelDiff(t.image(), l.image()), "TCD at gamma 0.5 differs from LCM on the same timesteps");
+    }
+
+    @Test
     void img2imgOverAGridOfStrengthsRunsOrFailsClearly() {
         BufferedImage init = gradient(0);
         List<String> failures = new ArrayList<>();
         int ran = 0;
-        for (SchedulerKind kind : SchedulerKind.values()) {
+        for (SchedulerKind kind : new SchedulerKind[] {SchedulerKind.LCM, SchedulerKind.DDIM}) {
             for (int steps : new int[] {1, 4}) {
                 for (double s : new double[] {0.01, 0.05, 1.0}) {
                     GenerationRequest r = request("a blue cat").withScheduler(kind, null).withSteps(steps).withInitImage(init, s);
@@ -163,7 +184,8 @@ class SdxlPipelineTest {
                 }
             }
         }
-        // LCM: floor(50 s) >= steps; DDIM: floor(steps s) >= 1 (the full grid of plans: DenoisingLoopPlanTest)
+        // LCM: floor(50 s) >= steps; DDIM: floor(steps s) >= 1 (TCD and Euler share these rules; every kind's plans:
+        // DenoisingLoopPlanTest) (the full grid of plans: DenoisingLoopPlanTest)
         assertEquals(List.of("LCM/1/0.01", "LCM/4/0.01", "LCM/4/0.05", "DDIM/1/0.01", "DDIM/1/0.05", "DDIM/4/0.01",
                 "DDIM/4/0.05"), failures);
         assertEquals(12 - failures.size(), ran);

@@ -20,24 +20,24 @@ class DdimSchedulerTest {
     @Test
     void timestepsForEachSpacing() {
         NoiseSchedule leading = schedule(TimestepSpacing.LEADING);
-        assertArrayEquals(new long[] {751, 501, 251, 1}, DdimScheduler.create(leading, 4).timesteps());
-        long[] l50 = DdimScheduler.create(leading, 50).timesteps();
+        assertArrayEquals(new long[] {751, 501, 251, 1}, DdimScheduler.create(leading, 4).discreteTimesteps());
+        long[] l50 = DdimScheduler.create(leading, 50).discreteTimesteps();
         assertEquals(981, l50[0]);
         assertEquals(1, l50[49]);
-        assertArrayEquals(new long[] {1}, DdimScheduler.create(leading, 1).timesteps());
+        assertArrayEquals(new long[] {1}, DdimScheduler.create(leading, 1).discreteTimesteps());
         NoiseSchedule trailing = schedule(TimestepSpacing.TRAILING);
-        assertArrayEquals(new long[] {999, 749, 499, 249}, DdimScheduler.create(trailing, 4).timesteps());
-        assertArrayEquals(new long[] {999, 666, 332}, DdimScheduler.create(trailing, 3).timesteps(), "round(666.67)-1, round(333.33)-1");
-        assertArrayEquals(new long[] {999}, DdimScheduler.create(trailing, 1).timesteps());
+        assertArrayEquals(new long[] {999, 749, 499, 249}, DdimScheduler.create(trailing, 4).discreteTimesteps());
+        assertArrayEquals(new long[] {999, 666, 332}, DdimScheduler.create(trailing, 3).discreteTimesteps(), "round(666.67)-1, round(333.33)-1");
+        assertArrayEquals(new long[] {999}, DdimScheduler.create(trailing, 1).discreteTimesteps());
         for (int n = 1; n <= 1000; n++) {
-            long[] ts = DdimScheduler.create(trailing, n).timesteps();
+            long[] ts = DdimScheduler.create(trailing, n).discreteTimesteps();
             assertEquals(n, ts.length, "trailing " + n + " (numpy's extra -1 is dropped)");
             assertEquals(999, ts[0]);
             assertTrue(ts[n - 1] >= 0);
         }
         NoiseSchedule linspace = schedule(TimestepSpacing.LINSPACE);
-        assertArrayEquals(new long[] {999, 666, 333, 0}, DdimScheduler.create(linspace, 4).timesteps());
-        assertArrayEquals(new long[] {999, 500, 0}, DdimScheduler.create(linspace, 3).timesteps(), "499.5 rounds half to even");
+        assertArrayEquals(new long[] {999, 666, 333, 0}, DdimScheduler.create(linspace, 4).discreteTimesteps());
+        assertArrayEquals(new long[] {999, 500, 0}, DdimScheduler.create(linspace, 3).discreteTimesteps(), "499.5 rounds half to even");
         assertThrows(IllegalArgumentException.class, () -> DdimScheduler.create(leading, 0));
         assertThrows(IllegalArgumentException.class, () -> DdimScheduler.create(leading, 1001));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DdimScheduler.create(leading, 1000));
@@ -65,9 +65,9 @@ class DdimSchedulerTest {
                 NoiseSchedule s = NoiseSchedule.of(SchedulerConfig.sdxl().withTimestepSpacing(sp).withPredictionType(p));
                 DdimScheduler ddim = DdimScheduler.create(s, 25);
                 boolean chain = sp != TimestepSpacing.LINSPACE;
-                float[] x = path(s.alphaCumprod(ddim.timesteps()[0]), x0, eps);
+                float[] x = path(s.alphaCumprod(ddim.discreteTimesteps()[0]), x0, eps);
                 double worst = 0;
-                for (long t : ddim.timesteps()) {
+                for (long t : ddim.discreteTimesteps()) {
                     if (!chain) {
                         x = path(s.alphaCumprod(t), x0, eps);
                     }
@@ -119,7 +119,7 @@ class DdimSchedulerTest {
             out[i] = (float) r.nextGaussian();
         }
         try (NDManager m = NDManager.newBaseManager()) {
-            for (long t : ddim.timesteps()) {
+            for (long t : ddim.discreteTimesteps()) {
                 float[] pure = ddim.step(out, t, x, 0, null).prevSample();
                 float[] eng = ddim.step(m.create(out, new Shape(2, 4, 3, 3)), t, m.create(x, new Shape(2, 4, 3, 3))).toFloatArray();
                 assertTrue(Golden.maxUlps(pure, eng) <= 1, "t=" + t);
@@ -132,7 +132,7 @@ class DdimSchedulerTest {
     void etaAddsTheDdpmVariance() {
         NoiseSchedule s = schedule(TimestepSpacing.LEADING);
         DdimScheduler ddim = DdimScheduler.create(s, 10);
-        long t = ddim.timesteps()[3];
+        long t = ddim.discreteTimesteps()[3];
         double a = s.alphaCumprod(t);
         double ap = s.alphaCumprod(ddim.prevTimestep(t));
         double sigma = Math.sqrt((1 - ap) / (1 - a) * (1 - a / ap));

@@ -22,21 +22,21 @@ class LcmSchedulerTest {
             for (int c = 0; c < 4; c++) {
                 int steps = (int) g.longs("case" + c + "_num_inference_steps")[0];
                 int orig = (int) g.longs("case" + c + "_original_inference_steps")[0];
-                assertArrayEquals(g.longs("case" + c + "_timesteps"), LcmScheduler.create(sdxl, steps, orig, 1.0).timesteps(), "case " + c);
+                assertArrayEquals(g.longs("case" + c + "_timesteps"), LcmScheduler.create(sdxl, steps, orig, 1.0).discreteTimesteps(), "case " + c);
             }
-            assertArrayEquals(g.longs("strength_case_timesteps"), LcmScheduler.create(sdxl, 4, 50, 0.5).timesteps());
+            assertArrayEquals(g.longs("strength_case_timesteps"), LcmScheduler.create(sdxl, 4, 50, 0.5).discreteTimesteps());
         }
-        assertArrayEquals(new long[] {999, 759, 499, 259}, LcmScheduler.create(sdxl, 4).timesteps());
-        assertArrayEquals(new long[] {999, 499}, LcmScheduler.create(sdxl, 2, 1000, 1.0).timesteps());
+        assertArrayEquals(new long[] {999, 759, 499, 259}, LcmScheduler.create(sdxl, 4).discreteTimesteps());
+        assertArrayEquals(new long[] {999, 499}, LcmScheduler.create(sdxl, 2, 1000, 1.0).discreteTimesteps());
     }
 
     @Test
     void customTimestepsAndStrength() {
         long[] custom = {999, 749, 499, 249};
-        assertArrayEquals(custom, LcmScheduler.custom(sdxl, custom, 1.0).timesteps());
-        assertArrayEquals(new long[] {499, 249}, LcmScheduler.custom(sdxl, custom, 0.5).timesteps());
-        assertArrayEquals(new long[] {249}, LcmScheduler.custom(sdxl, custom, 0.25).timesteps());
-        assertArrayEquals(new long[] {499, 249}, LcmScheduler.custom(sdxl, custom, 0.74).timesteps());
+        assertArrayEquals(custom, LcmScheduler.custom(sdxl, custom, 1.0).discreteTimesteps());
+        assertArrayEquals(new long[] {499, 249}, LcmScheduler.custom(sdxl, custom, 0.5).discreteTimesteps());
+        assertArrayEquals(new long[] {249}, LcmScheduler.custom(sdxl, custom, 0.25).discreteTimesteps());
+        assertArrayEquals(new long[] {499, 249}, LcmScheduler.custom(sdxl, custom, 0.74).discreteTimesteps());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LcmScheduler.custom(sdxl, custom, 0.2));
         assertTrue(e.getMessage().contains("at least 0.25"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> LcmScheduler.custom(sdxl, new long[] {999, 999}, 1));
@@ -63,7 +63,7 @@ class LcmSchedulerTest {
             int kept = (int) (50 * strength);
             for (int steps = 1; steps <= 50; steps++) {
                 if (kept >= steps) {
-                    long[] ts = LcmScheduler.create(sdxl, steps, 50, strength).timesteps();
+                    long[] ts = LcmScheduler.create(sdxl, steps, 50, strength).discreteTimesteps();
                     assertEquals(steps, ts.length);
                     assertTrue(ts[0] <= kept * 20L - 1 && ts[0] >= 19, "strength " + strength + " starts at " + ts[0]);
                     for (int i = 0; i < ts.length; i++) {
@@ -81,14 +81,14 @@ class LcmSchedulerTest {
                         LcmScheduler.create(sdxl, kept, 50, strength);
                     }
                     double suggested = Double.parseDouble(e.getMessage().replaceAll(".*a strength of at least ", ""));
-                    assertEquals(steps, LcmScheduler.create(sdxl, steps, 50, suggested).timesteps().length);
+                    assertEquals(steps, LcmScheduler.create(sdxl, steps, 50, suggested).discreteTimesteps().length);
                     errors++;
                 }
             }
         }
         assertEquals(5000, valid + errors);
         assertEquals(2499, valid, "sum over s of int(50 * s/100): 2500 in exact arithmetic, but 50 * 0.58 = 28.999999999999996");
-        assertEquals(28, LcmScheduler.create(sdxl, 28, 50, 0.58).timesteps().length);
+        assertEquals(28, LcmScheduler.create(sdxl, 28, 50, 0.58).discreteTimesteps().length);
         assertThrows(IllegalArgumentException.class, () -> LcmScheduler.create(sdxl, 29, 50, 0.58), "as Python's int(50 * 0.58)");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LcmScheduler.create(sdxl, 4, 50, 0.01));
         assertTrue(e.getMessage().contains("keeps 0") && e.getMessage().contains("at least 0.08"), e.getMessage());
@@ -105,14 +105,14 @@ class LcmSchedulerTest {
     void trajectoryFromStoredModelOutputsMatchesGolden() throws IOException {
         try (SafeTensorsFile g = Golden.open("schedulers/lcm_trajectory.safetensors"); NDManager m = NDManager.newBaseManager()) {
             LcmScheduler lcm = LcmScheduler.create(sdxl, 4);
-            assertArrayEquals(g.longs("timesteps"), lcm.timesteps());
+            assertArrayEquals(g.longs("timesteps"), lcm.discreteTimesteps());
             Shape shape = new Shape(g.info("init_latents").shape());
             float[] x = g.floats("init_latents");
             NDArray xd = m.create(x, shape);
             long maxUlpPure = 0;
             double maxAbsEngine = 0;
             for (int i = 0; i < 4; i++) {
-                long t = lcm.timesteps()[i];
+                long t = lcm.discreteTimesteps()[i];
                 LcmScheduler.Coeffs c = lcm.coefficients(t);
                 assertEquals(g.floats("step" + i + "_c_skip")[0], c.scalings().cSkip(), "c_skip step " + i);
                 assertEquals(g.floats("step" + i + "_c_out")[0], c.scalings().cOut(), "c_out step " + i);
@@ -144,7 +144,7 @@ class LcmSchedulerTest {
             double maxOut = 0;
             double maxX = 0;
             for (int i = 0; i < 4; i++) {
-                long t = lcm.timesteps()[i];
+                long t = lcm.discreteTimesteps()[i];
                 float bias = 0.05f * (float) Math.cos((float) t / 100f);
                 float[] eps = new float[x.length];
                 for (int j = 0; j < x.length; j++) {

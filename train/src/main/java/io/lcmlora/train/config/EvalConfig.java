@@ -1,5 +1,8 @@
 package io.lcmlora.train.config;
 
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerConfig.TimestepSpacing;
+import io.lcmlora.schedule.SchedulerKind;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -57,14 +60,6 @@ public record EvalConfig(
     /** Sampling precision of the UNet and the text encoders. */
     public enum Precision {
         FP32, FP16
-    }
-
-    /** The samplers of a setting. */
-    public enum Scheduler {
-        /** diffusers' LCMScheduler (LCM-LoRA: 1-8 steps, guidance 1-2). */
-        LCM,
-        /** diffusers' DDIMScheduler, eta 0 (the teacher's own sampler: 25-50 steps, guidance 5-8). */
-        DDIM
     }
 
     /** A named base model: a diffusers SDXL folder (with model_index.json). */
@@ -153,19 +148,22 @@ public record EvalConfig(
      *
      * @param name the setting's (or family's) name: letters, digits, '.', '_', '-'
      * @param model the model it samples with (may be left out when the config has one model)
-     * @param scheduler lcm or ddim
+     * @param scheduler lcm, ddim, euler or tcd ({@link SchedulerKind})
      * @param steps denoising steps (one or more)
      * @param guidance classifier-free guidance scales; default 1.0 for lcm (no CFG), 5.0 for ddim (diffusers' SDXL
      *     default)
      * @param adapters names of the adapters active in this setting (default none: the base model)
-     * @param timesteps custom LCM timesteps (strictly decreasing, one per step; only with a single steps value)
+     * @param timesteps custom LCM/TCD timesteps (strictly decreasing, one per step; only with a single steps value)
+     * @param spacing DDIM/Euler timestep spacing (leading, trailing, linspace); null = the model's scheduler config
+     * @param eta TCD's gamma (default 0.3) or DDIM's eta (default 0); null = the default
      */
-    public record SettingSpec(String name, @Nullable String model, Scheduler scheduler, List<Integer> steps,
-            List<Double> guidance, List<String> adapters, @Nullable List<Long> timesteps) {
+    public record SettingSpec(String name, @Nullable String model, SchedulerKind scheduler, List<Integer> steps,
+            List<Double> guidance, List<String> adapters, @Nullable List<Long> timesteps, @Nullable TimestepSpacing spacing,
+            @Nullable Double eta) {
         public SettingSpec {
             Check.name("name", name);
             if (scheduler == null) {
-                throw new ConfigException("scheduler", "is required: one of " + ConfigBinder.enumValues(Scheduler.class));
+                throw new ConfigException("scheduler", "is required: one of " + ConfigBinder.enumValues(SchedulerKind.class));
             }
             if (steps == null || steps.isEmpty()) {
                 throw new ConfigException("steps", "is required: one step count or a list of them");
@@ -174,8 +172,11 @@ public record EvalConfig(
                 Check.range("steps", s, 1, 1000);
             }
             steps = List.copyOf(steps);
-            guidance = guidance == null || guidance.isEmpty() ? List.of(scheduler == Scheduler.LCM ? 1.0 : 5.0)
-                    : List.copyOf(guidance);
+            double defaultGuidance = switch (scheduler) {
+                case LCM, TCD, EULER -> 1.0;
+                case DDIM -> 5.0;
+            };
+            guidance = guidance == null || guidance.isEmpty() ? List.of(defaultGuidance) : List.copyOf(guidance);
             for (double g : guidance) {
                 Check.closed("guidance", g, 0, 100);
             }
@@ -184,8 +185,9 @@ public record EvalConfig(
                 throw new ConfigException("adapters", "names an adapter twice: " + adapters);
             }
             if (timesteps != null) {
-                if (scheduler != Scheduler.LCM) {
-                    throw new ConfigException("timesteps", "custom timesteps are an LCM option; remove them for ddim");
+                if (scheduler != SchedulerKind.LCM && scheduler != SchedulerKind.TCD) {
+                    throw new ConfigException("timesteps", "custom timesteps are an LCM/TCD option; remove them for "
+                            + scheduler.name().toLowerCase(Locale.ROOT));
                 }
                 if (steps.size() != 1 || steps.get(0) != timesteps.size()) {
                     throw new ConfigException("timesteps", "lists " + timesteps.size() + " timesteps; give exactly one "
@@ -199,6 +201,22 @@ public record EvalConfig(
                 }
                 timesteps = List.copyOf(timesteps);
             }
+            for (int s : steps) {
+                try {
+                    sampler(scheduler, s, timesteps, spacing, eta);
+                } catch (SamplerOptions.InvalidOption e) {
+                    throw new ConfigException(e.option(), e.getMessage());
+                }
+            }
+        }
+
+        /** The sampler of the expanded setting with {@code steps} steps. */
+        public SamplerOptions sampler(int steps) {
+            return sampler(scheduler, steps, timesteps, spacing, eta);
+        }
+
+        private static SamplerOptions sampler(SchedulerKind k, int steps, List<Long> ts, TimestepSpacing spacing, Double eta) {
+            return new SamplerOptions(k, steps, ts == null ? null : ts.stream().mapToLong(Long::longValue).toArray(), spacing, eta);
         }
 
         /** The family of one guidance value: the name, plus {@code -g<guidance>} when several are listed. */
@@ -341,7 +359,7 @@ public record EvalConfig(
     }
 
     /** The lower-case name of a scheduler, as in the YAML. */
-    public static String schedulerName(Scheduler s) {
+    public static String schedulerName(SchedulerKind s) {
         return s.name().toLowerCase(Locale.ROOT);
     }
 

@@ -1,13 +1,19 @@
 package io.lcmlora.train.config;
 
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerConfig.TimestepSpacing;
+import io.lcmlora.schedule.SchedulerKind;
 import java.util.List;
 
 /**
  * Validation images every {@code every} optimizer steps (0 = never), logged as TensorBoard image summaries.
  * Defaults: the reference script's four prompts, 4 steps and 4 images per prompt, every 200 steps. The reference
- * passes guidance_scale 0.0; any value <= 1 disables CFG in diffusers, so 1.0 here is the same thing.
+ * passes guidance_scale 0.0; any value <= 1 disables CFG in diffusers, so 1.0 here is the same thing. The sampler is
+ * LCM unless {@code scheduler} picks another ({@code tcd} for a TCD-style run), with its options ({@code timesteps}
+ * for lcm/tcd, {@code spacing} for ddim/euler, {@code eta} for tcd/ddim), validated as {@link SamplerOptions}.
  */
-public record ValidationConfig(int every, List<String> prompts, int steps, double guidanceScale, int imagesPerPrompt) {
+public record ValidationConfig(int every, List<String> prompts, int steps, double guidanceScale, int imagesPerPrompt,
+        SchedulerKind scheduler, @Nullable List<Long> timesteps, @Nullable TimestepSpacing spacing, @Nullable Double eta) {
 
     /** The validation prompts of diffusers' {@code train_lcm_distill_lora_sdxl_wds.py} ({@code log_validation}). */
     public static final List<String> REFERENCE_PROMPTS = List.of(
@@ -27,9 +33,32 @@ public record ValidationConfig(int every, List<String> prompts, int steps, doubl
         Check.range("steps", steps, 1, 50);
         Check.closed("guidance_scale", guidanceScale, 0, 30);
         Check.range("images_per_prompt", imagesPerPrompt, 1, 64);
+        if (scheduler == null) {
+            throw new ConfigException("scheduler", "is required: one of " + ConfigBinder.enumValues(SchedulerKind.class));
+        }
+        timesteps = timesteps == null ? null : List.copyOf(timesteps);
+        try {
+            sampler(scheduler, steps, timesteps, spacing, eta);
+        } catch (SamplerOptions.InvalidOption e) {
+            throw new ConfigException(e.option(), e.getMessage());
+        }
+    }
+
+    /** The validation sampler. */
+    public SamplerOptions sampler() {
+        return sampler(scheduler, steps, timesteps, spacing, eta);
+    }
+
+    private static SamplerOptions sampler(SchedulerKind k, int steps, List<Long> ts, TimestepSpacing spacing, Double eta) {
+        SamplerOptions o = new SamplerOptions(k, steps, ts == null ? null : ts.stream().mapToLong(Long::longValue).toArray(),
+                spacing, eta);
+        if (ts != null && ts.size() != steps) {
+            throw new ConfigException("timesteps", "lists " + ts.size() + " values; set steps to that count");
+        }
+        return o;
     }
 
     public static ValidationConfig defaults() {
-        return new ValidationConfig(200, REFERENCE_PROMPTS, 4, 1.0, 4);
+        return new ValidationConfig(200, REFERENCE_PROMPTS, 4, 1.0, 4, SchedulerKind.LCM, null, null, null);
     }
 }

@@ -1,6 +1,7 @@
 package io.lcmlora.train.demo;
 
 import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.schedule.SchedulerKind;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.eval.EvalPrompt;
 import io.lcmlora.train.eval.EvalPrompts;
@@ -48,7 +49,7 @@ public final class DemoReport {
         }
 
         /** The expanded setting of a scheduler and step count (the first, in config order). */
-        SweepSetting setting(EvalConfig.Scheduler scheduler, int steps) {
+        SweepSetting setting(SchedulerKind scheduler, int steps) {
             return SweepSetting.expand(config).stream()
                     .filter(s -> s.scheduler() == scheduler && s.steps() == steps).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException(config.outputDir() + ": no "
@@ -56,7 +57,7 @@ public final class DemoReport {
         }
 
         /** The result of a setting, or null when the sweep has none of that scheduler and step count. */
-        SweepResults.Setting result(EvalConfig.Scheduler scheduler, int steps) {
+        SweepResults.Setting result(SchedulerKind scheduler, int steps) {
             for (SweepSetting s : SweepSetting.expand(config)) {
                 if (s.scheduler() == scheduler && s.steps() == steps) {
                     return results.settings().stream().filter(r -> r.name().equals(s.name())).findFirst().orElse(null);
@@ -65,7 +66,7 @@ public final class DemoReport {
             return null;
         }
 
-        double fid(EvalConfig.Scheduler scheduler, int steps) {
+        double fid(SchedulerKind scheduler, int steps) {
             SweepResults.Setting r = result(scheduler, steps);
             if (r == null) {
                 throw new IllegalArgumentException(config.outputDir() + ": no " + EvalConfig.schedulerName(scheduler)
@@ -177,8 +178,8 @@ public final class DemoReport {
     }
 
     static List<Target> targets(Sweep base, Sweep finetune) {
-        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
-        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        SchedulerKind lcm = SchedulerKind.LCM;
+        SchedulerKind ddim = SchedulerKind.DDIM;
         return List.of(
                 target("twitter: LCM-LoRA 4 steps / teacher DDIM 50 steps", base, lcm, 4, ddim, 50, TARGET_VS_50),
                 target("twitter: LCM-LoRA 4 steps / teacher DDIM 4 steps", base, lcm, 4, ddim, 4, TARGET_VS_4),
@@ -187,7 +188,7 @@ public final class DemoReport {
     }
 
     /** FID(a) / FID(b) of one sweep with the interval of the paired bootstrap replicates. */
-    private static Target target(String what, Sweep sweep, EvalConfig.Scheduler sa, int na, EvalConfig.Scheduler sb,
+    private static Target target(String what, Sweep sweep, SchedulerKind sa, int na, SchedulerKind sb,
             int nb, double bound) {
         SweepResults.Setting a = sweep.result(sa, na);
         SweepResults.Setting b = sweep.result(sb, nb);
@@ -220,11 +221,11 @@ public final class DemoReport {
     }
 
     /** A grid row: a sweep's setting, labelled. */
-    record Row(String label, Sweep sweep, EvalConfig.Scheduler scheduler, int steps) {}
+    record Row(String label, Sweep sweep, SchedulerKind scheduler, int steps) {}
 
     static List<String> grids(DemoPaths paths, Sweep b, Sweep f) throws IOException {
-        EvalConfig.Scheduler lcm = EvalConfig.Scheduler.LCM;
-        EvalConfig.Scheduler ddim = EvalConfig.Scheduler.DDIM;
+        SchedulerKind lcm = SchedulerKind.LCM;
+        SchedulerKind ddim = SchedulerKind.DDIM;
         List<String> names = new ArrayList<>();
         names.add(grid(paths, "grid_teacher_ddim4_vs_ddim50.png", "twitter teacher",
                 List.of(new Row("DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50))));

@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * Validation images with the LoRA being trained (the reference script's {@code log_validation}): every prompt of
- * {@code validation.prompts}, {@code images_per_prompt} images each, from the SDXL pipeline with the LCM scheduler
- * in {@code validation.steps} steps at the training resolution and guidance {@code validation.guidance_scale}
+ * {@code validation.prompts}, {@code images_per_prompt} images each, from the SDXL pipeline with the validation
+ * sampler ({@code validation.scheduler}, LCM by default, and its options) in {@code validation.steps} steps at the training resolution and guidance {@code validation.guidance_scale}
  * (&lt;= 1: no CFG, as the reference), seeds {@code seed + k} every time, so successive grids differ by the LoRA
  * alone. The UNet is the training UNet itself, whose LoRA deltas stay attached. The VAE and text encoders are
  * loaded at the first validation and kept until {@link #close()}. The grid has one row per prompt.
@@ -59,7 +59,7 @@ public final class LcmValidator implements AutoCloseable {
     static GenerationRequest request(TrainConfig config, String prompt) {
         ValidationConfig v = config.validation();
         int res = config.data().resolution();
-        return GenerationRequest.of(prompt).withSteps(v.steps()).withGuidance(v.guidanceScale())
+        return GenerationRequest.of(prompt).withSampler(v.sampler()).withGuidance(v.guidanceScale())
                 .withImagesPerPrompt(v.imagesPerPrompt()).withSize(res, res).withSeed(config.seed());
     }
 

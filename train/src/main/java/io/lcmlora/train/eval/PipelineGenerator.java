@@ -7,7 +7,6 @@ import io.lcmlora.pipeline.GenerationRequest;
 import io.lcmlora.pipeline.LoadOptions;
 import io.lcmlora.pipeline.LoraSpec;
 import io.lcmlora.pipeline.ModelSource;
-import io.lcmlora.pipeline.SchedulerKind;
 import io.lcmlora.pipeline.SdxlModel;
 import io.lcmlora.pipeline.SdxlPipeline;
 import io.lcmlora.train.config.EvalConfig;
@@ -65,13 +64,8 @@ public final class PipelineGenerator implements SampleGenerator {
             weights.put(adapterNames.get(a.name()), a.weight());
         }
         pipeline.setAdapters(weights);
-        SchedulerKind kind = switch (s.scheduler()) {
-            case LCM -> SchedulerKind.LCM;
-            case DDIM -> SchedulerKind.DDIM;
-        };
-        long[] timesteps = s.timesteps() == null ? null : s.timesteps().stream().mapToLong(Long::longValue).toArray();
         GenerationRequest r = GenerationRequest.of(prompt.prompt()).withNegativePrompt(negativePrompt).withSeed(firstSeed)
-                .withSteps(s.steps()).withGuidance(s.guidance()).withScheduler(kind, timesteps)
+                .withSampler(s.sampler()).withGuidance(s.guidance())
                 .withSize(config.width(), config.height()).withImagesPerPrompt(count);
         List<Sample> out = new ArrayList<>();
         for (GeneratedImage img : pipeline.generate(r)) {

@@ -1,5 +1,7 @@
 package io.lcmlora.train.eval;
 
+import io.lcmlora.schedule.SamplerOptions;
+import io.lcmlora.schedule.SchedulerKind;
 import io.lcmlora.train.config.EvalConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,8 +10,8 @@ import java.util.List;
  * One sampler setting of a sweep, with its lists expanded: the images of {@code name} go to
  * {@code <output_dir>/<name>/}; {@code family} groups settings that differ only in steps (one plot line).
  */
-public record SweepSetting(String name, String family, EvalConfig.ModelSpec model, EvalConfig.Scheduler scheduler,
-        int steps, double guidance, List<EvalConfig.AdapterSpec> adapters, List<Long> timesteps) {
+public record SweepSetting(String name, String family, EvalConfig.ModelSpec model, SchedulerKind scheduler,
+        int steps, double guidance, List<EvalConfig.AdapterSpec> adapters, List<Long> timesteps, SamplerOptions sampler) {
     public SweepSetting {
         adapters = List.copyOf(adapters);
         timesteps = timesteps == null ? null : List.copyOf(timesteps);
@@ -23,7 +25,7 @@ public record SweepSetting(String name, String family, EvalConfig.ModelSpec mode
             for (double g : s.guidance()) {
                 for (int steps : s.steps()) {
                     out.add(new SweepSetting(s.expandedName(steps, g), s.family(g), config.model(s), s.scheduler(), steps,
-                            g, used, s.timesteps()));
+                            g, used, s.timesteps(), s.sampler(steps)));
                 }
             }
         }
@@ -38,6 +40,12 @@ public record SweepSetting(String name, String family, EvalConfig.ModelSpec mode
     /** The scheduler plus the adapters with their weights, e.g. {@code lcm + lcm-lora@1}. */
     public String describe() {
         StringBuilder sb = new StringBuilder(schedulerName());
+        if (sampler.spacing() != null) {
+            sb.append(' ').append(sampler.spacing().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (sampler.eta() != null) {
+            sb.append(" eta ").append(EvalConfig.number(sampler.eta()));
+        }
         for (EvalConfig.AdapterSpec a : adapters) {
             sb.append(" + ").append(a.name()).append('@').append(EvalConfig.number(a.weight()));
         }

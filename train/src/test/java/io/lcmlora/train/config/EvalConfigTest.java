@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lcmlora.schedule.SchedulerKind;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,7 @@ class EvalConfigTest {
     void listsOfRecordsTakeDefaultsAndNameTheirEntries() {
         EvalConfig c = EvalConfig.parse(MINIMAL).requireRunnable();
         EvalConfig.SettingSpec lcm = c.settings().get(0);
-        assertEquals(EvalConfig.Scheduler.LCM, lcm.scheduler());
+        assertEquals(SchedulerKind.LCM, lcm.scheduler());
         assertNull(lcm.model());
         assertEquals(List.of(1.0), lcm.guidance()); // lcm default: no CFG
         assertEquals(List.of(25), c.settings().get(1).steps()); // a scalar is a list of one
@@ -81,7 +82,7 @@ class EvalConfigTest {
         ConfigException typo = fails(MINIMAL.replace("adapters: [lora]}", "adaptors: [lora]}"));
         assertEquals("settings[0].adaptors", typo.key());
         assertTrue(typo.getMessage().contains("did you mean 'settings[0].adapters'"), typo.getMessage());
-        assertEquals("settings[1].scheduler", fails(MINIMAL.replace("scheduler: ddim", "scheduler: euler")).key());
+        assertEquals("settings[1].scheduler", fails(MINIMAL.replace("scheduler: ddim", "scheduler: heun")).key());
         assertEquals("settings[0].steps", fails(MINIMAL.replace("steps: [1, 2, 4, 8]", "steps: [0]")).key());
         assertEquals("settings[0].adapters", fails(MINIMAL.replace("adapters: [lora]}", "adapters: [lcm]}")).key());
         assertEquals("settings[0].name", fails(MINIMAL.replace("name: lcm,", "name: 'a/b',")).key());
@@ -114,5 +115,27 @@ class EvalConfigTest {
                 d.clipScore());
         assertEquals(new EvalConfig.BootstrapConfig(50, 3, 0.9), d.bootstrap());
         assertEquals(d, EvalConfig.parse(d.toYaml()));
+    }
+    @Test
+    void fewStepSamplerSettingsBindAndBadOptionsNameTheirKey() {
+        EvalConfig c = EvalConfig.parse("""
+                models: [{name: base, path: m}]
+                prompts: p.jsonl
+                settings:
+                  - {name: tcd, scheduler: tcd, steps: 4, eta: 0.5}
+                  - {name: lightning, scheduler: euler, steps: 4, spacing: trailing}
+                  - {name: dmd2, scheduler: lcm, steps: 4, timesteps: [999, 749, 499, 249]}
+                """).requireRunnable();
+        assertEquals(SchedulerKind.TCD, c.settings().get(0).scheduler());
+        assertEquals(0.5, c.settings().get(0).sampler(4).etaOrDefault());
+        assertEquals(1.0, c.settings().get(0).guidance().get(0), "few-step samplers default to no CFG");
+        assertEquals(io.lcmlora.schedule.SchedulerConfig.TimestepSpacing.TRAILING, c.settings().get(1).sampler(4).spacing());
+        assertEquals(4, c.settings().get(2).sampler(4).timesteps().length);
+        String head = "models: [{name: base, path: m}]\nprompts: p.jsonl\nsettings:\n  - ";
+        assertTrue(fails(head + "{name: a, scheduler: euler, steps: 4, eta: 0.3}").key().endsWith("eta"));
+        assertTrue(fails(head + "{name: a, scheduler: tcd, steps: 4, eta: 1.5}").key().endsWith("eta"));
+        assertTrue(fails(head + "{name: a, scheduler: lcm, steps: 4, spacing: trailing}").key().endsWith("spacing"));
+        assertTrue(fails(head + "{name: a, scheduler: euler, steps: 4, spacing: sideways}").key().endsWith("spacing"));
+        assertTrue(fails(head + "{name: a, scheduler: ddim, steps: 2, timesteps: [999, 499]}").key().endsWith("timesteps"));
     }
 }

@@ -146,6 +146,17 @@ class TrainConfigTest {
 
         e = fails("validation: {prompts: [a, '']}");
         assertEquals("validation.prompts", e.key());
+        e = fails("validation: {scheduler: euler, eta: 0.3}");
+        assertEquals("validation.eta", e.key());
+        e = fails("validation: {scheduler: lcm, steps: 2, timesteps: [999, 499, 249]}");
+        assertEquals("validation.timesteps", e.key());
+    }
+
+    @Test
+    void validationPicksASampler() {
+        ValidationConfig v = TrainConfig.parse("validation: {scheduler: tcd, eta: 0.4, steps: 4}\n").validation();
+        assertEquals(new io.lcmlora.schedule.SamplerOptions(io.lcmlora.schedule.SchedulerKind.TCD, 4, null, null, 0.4), v.sampler());
+        assertEquals(io.lcmlora.schedule.SchedulerKind.LCM, ValidationConfig.defaults().sampler().kind());
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lcmlora.schedule.SchedulerKind;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.distill.Distiller;
@@ -93,7 +94,7 @@ class DemoRunTest {
             assertEquals(out.resolve("classifier").toString(), e.features().weights());
             assertEquals(out.resolve("eval-" + style).toString(), e.outputDir());
             assertEquals(List.of(1, 2, 4, 8, 25, 50), e.settings().get(0).steps());
-            assertEquals(EvalConfig.Scheduler.DDIM, e.settings().get(0).scheduler());
+            assertEquals(SchedulerKind.DDIM, e.settings().get(0).scheduler());
             assertEquals(List.of(1, 2, 4, 8), e.settings().get(1).steps());
             assertEquals(List.of("lcm-lora"), e.settings().get(1).adapters());
         }

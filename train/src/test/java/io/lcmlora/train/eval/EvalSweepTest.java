@@ -9,6 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.lcmlora.eval.FrechetDistance;
+import io.lcmlora.schedule.SchedulerKind;
 import io.lcmlora.train.config.EvalConfig;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -71,7 +72,7 @@ class EvalSweepTest {
                         throw new IllegalStateException("simulated interruption");
                     }
                     List<Sample> out = new ArrayList<>();
-                    double noise = (s.scheduler() == EvalConfig.Scheduler.LCM ? 1.5 : 3.0) / s.steps();
+                    double noise = (s.scheduler() == SchedulerKind.LCM ? 1.5 : 3.0) / s.steps();
                     for (int k = 0; k < count; k++) {
                         out.add(new Sample(texture(p.index(), 1000 + firstSeed + k, noise), null));
                         images.incrementAndGet();
@@ -100,8 +101,8 @@ class EvalSweepTest {
         }
         Files.writeString(tmp.resolve("data/prompts.jsonl"), jsonl.toString());
         List<EvalConfig.SettingSpec> settings = List.of(
-                new EvalConfig.SettingSpec("lcm", null, EvalConfig.Scheduler.LCM, List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null),
-                new EvalConfig.SettingSpec("ddim", null, EvalConfig.Scheduler.DDIM, List.of(4, 8), List.of(5.0), null, null));
+                new EvalConfig.SettingSpec("lcm", null, SchedulerKind.LCM, List.of(1, 2, 4), List.of(1.0), List.of("lcm"), null, null, null),
+                new EvalConfig.SettingSpec("ddim", null, SchedulerKind.DDIM, List.of(4, 8), List.of(5.0), null, null, null, null));
         return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString())),
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
                 tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,

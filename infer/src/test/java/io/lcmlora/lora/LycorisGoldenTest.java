@@ -1,0 +1,109 @@
+package io.lcmlora.lora;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.lcmlora.io.SafeTensorsFile;
+import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.Conv2d;
+import io.lcmlora.nn.Linear;
+import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Weights;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * LoHa, LoKr (full and decomposed, linear and conv) and full weight differences against testdata/golden/lycoris,
+ * computed by numpy from ComfyUI's/LyCORIS' formulas (re-run: python3 tools/golden/make_lycoris_golden.py
+ * testdata/golden/lycoris/cases.safetensors): the dense dW within 1e-5 relative, unfused == fused within 1e-5, at
+ * adapter weight 0.8.
+ */
+class LycorisGoldenTest {
+    static final Path FILE = Path.of(System.getProperty("golden.dir"), "lycoris", "cases.safetensors");
+    static final Map<String, AdapterKind> KINDS = Map.of("loha_lin", AdapterKind.LOHA, "loha_conv", AdapterKind.LOHA,
+            "lokr_lin", AdapterKind.LOKR, "lokrd_lin", AdapterKind.LOKR, "lokr_conv", AdapterKind.LOKR,
+            "full_lin", AdapterKind.FULL_DIFF);
+
+    static double maxAbs(NDArray a, NDArray b) {
+        return a.sub(b).abs().max().getFloat();
+    }
+
+    @Test
+    void everyKindMatchesTheReferenceFormulaUnfusedAndFused(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile g = SafeTensorsFile.open(FILE)) {
+            Engine.getInstance().setRandomSeed(5);
+            Map<String, AdaptableLayer> layers = new LinkedHashMap<>();
+            Map<String, NDArray> originals = new HashMap<>();
+            for (String name : KINDS.keySet()) {
+                boolean conv = name.endsWith("_conv");
+                NDArray w = m.randomNormal(conv ? new Shape(4, 3, 3, 3) : new Shape(8, 6));
+                NDArray bias = m.randomNormal(new Shape(conv ? 4 : 8));
+                Weights vb = Weights.of(m, Map.of(name + ".weight", w, name + ".bias", bias), "test").pp(name);
+                layers.put(name, conv ? new Conv2d(vb, 3, 4, 3, 1, 1) : new Linear(vb, 6, 8, true));
+                originals.put(name, w);
+            }
+            LoraKeyMap keys = LoraKeyMap.of(Map.of(LoraComponent.UNET, List.copyOf(layers.keySet())), null);
+            // the file also holds expected.* tensors: index the adapter keys only through a filtered copy
+            Path adapters = tmp.resolve("lycoris.safetensors");
+            io.lcmlora.io.SafeTensorsWriter out = new io.lcmlora.io.SafeTensorsWriter();
+            for (String k : g.tensors().keySet()) {
+                if (!k.startsWith("expected.")) {
+                    out.add(k, g.info(k).dtype(), g.info(k).shape(), g.bytes(k));
+                }
+            }
+            out.write(adapters);
+            {
+                LoraFile index = LoraFile.read(adapters, keys);
+                assertEquals(KINDS.size(), index.modules().size());
+                for (LoraFile.Module mod : index.modules()) {
+                    assertEquals(KINDS.get(mod.module()), mod.kind(), mod.module());
+                }
+                assertTrue(LoraSummary.describe(index).contains("loha"), LoraSummary.describe(index));
+                Adapters a = new Adapters(LoraComponent.UNET, layers);
+                a.load(LoraFile.load(adapters, keys, m, DataType.FLOAT32), "style", 0.8);
+                Map<String, NDArray> unfused = new HashMap<>();
+                Map<String, NDArray> inputs = new HashMap<>();
+                for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                    String name = e.getKey();
+                    boolean conv = name.endsWith("_conv");
+                    NDArray expected = g.load("expected." + name, m);
+                    LoraAdapter mod = a.adapter("style").get(name);
+                    assertEquals(KINDS.get(name), mod.kind());
+                    // 1. dW against numpy, relative to its largest value
+                    double scale = expected.abs().max().getFloat();
+                    assertTrue(maxAbs(mod.dense(), expected) <= 1e-5 * scale, name + " dW " + maxAbs(mod.dense(), expected));
+                    // 2. unfused forward = base + 0.8 * (the layer op with the numpy dW)
+                    NDArray x = m.randomNormal(conv ? new Shape(2, 3, 5, 5) : new Shape(2, 3, 6));
+                    NDArray bias = e.getValue().bias();
+                    NDArray want = conv ? Conv2d.convolve(x, originals.get(name).add(Ops.mulScalar(expected, 0.8)), bias, 1, 1)
+                            : Ops.linear(x, originals.get(name).add(Ops.mulScalar(expected, 0.8)), bias);
+                    NDArray got = e.getValue().forward(x);
+                    assertTrue(maxAbs(got, want) <= 1e-5 * Math.max(1, want.abs().max().getFloat()), name + " unfused "
+                            + maxAbs(got, want));
+                    unfused.put(name, got);
+                    inputs.put(name, x);
+                }
+                // 3. fused == unfused
+                a.fuse();
+                for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                    NDArray y = e.getValue().forward(inputs.get(e.getKey()));
+                    NDArray u = unfused.get(e.getKey());
+                    assertTrue(maxAbs(y, u) <= 1e-5 * Math.max(1, u.abs().max().getFloat()), e.getKey() + " fused vs unfused");
+                }
+                a.unfuse();
+                for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                    assertTrue(e.getValue().weight() == originals.get(e.getKey()), "unfuse restores the original array");
+                }
+            }
+        }
+    }
+}
