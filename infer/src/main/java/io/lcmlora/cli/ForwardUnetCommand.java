@@ -1,5 +1,6 @@
 package io.lcmlora.cli;
 
+import io.lcmlora.engine.Precision;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -51,7 +52,7 @@ public final class ForwardUnetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
+        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype).dataType(), loras.stream().map(LoraSpec::parse).toList());
         return 0;
     }
 

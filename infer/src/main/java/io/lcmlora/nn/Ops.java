@@ -116,11 +116,13 @@ public final class Ops {
 
     /** Fused softmax(q k^T / sqrt(d)) v over [B, H, T, D] (memory-efficient kernels where libtorch has them). */
     public static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        FlopCounter.attention(q, k);
         return call("sdpa", q, k, v);
     }
 
     /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        FlopCounter.attention(q, k);
         return call("sdpa_mask", q, k, v, mask);
     }
 
@@ -155,11 +157,13 @@ public final class Ops {
 
     /** torch.nn.functional.linear (weight [out, in]). */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        FlopCounter.linear(x, weight);
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 
     /** torch.nn.functional.conv2d with square stride/padding. */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        FlopCounter.conv2d(x, weight, stride, padding);
         return x.getNDArrayInternal().convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), 1).singletonOrThrow();
     }

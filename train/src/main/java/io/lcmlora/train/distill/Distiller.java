@@ -1,7 +1,7 @@
 package io.lcmlora.train.distill;
 
+import io.lcmlora.engine.Precision;
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -164,6 +164,10 @@ public final class Distiller {
                             tb.flush();
                         }
                         progress.step(step, u.loss(), rate, ips);
+                        if (u.skipped()) {
+                            progress.message("step " + step + ": fp16 gradients overflowed, update skipped, loss scale now "
+                                    + trainer.scaler().scale());
+                        }
                         if (step % config.checkpointing().every() == 0 || step == maxSteps) {
                             lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
                         }
@@ -209,31 +213,37 @@ public final class Distiller {
         return m;
     }
 
-    /** The device of {@code precision.device}: GPU when asked (and present), CPU otherwise. */
+    /** The device of {@code precision.device} ({@link DeviceSpec}: auto picks the GPU when the engine sees one). */
     static Device device(PrecisionConfig p) {
-        int gpus = Engine.getInstance().getGpuCount();
-        return switch (p.device()) {
-            case CPU -> Device.cpu();
-            case GPU -> {
-                if (gpus == 0) {
-                    throw new ConfigException("precision.device", "is gpu, but the engine sees no GPU (a CPU-only libtorch "
-                            + "is loaded; set PYTORCH_FLAVOR/PYTORCH_LIBRARY_PATH to a CUDA build) - or use cpu");
-                }
-                yield Device.gpu();
-            }
-            case AUTO -> gpus > 0 ? Device.gpu() : Device.cpu();
-        };
+        try {
+            return p.deviceSpec().resolve();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("precision.device", e.getMessage());
+        }
     }
 
-    /** fp16 frozen weights on a GPU when configured; the CPU always runs fp32 (fp16 matmuls on CPU are slower). */
+    /**
+     * The frozen weights' type: fp16 on a GPU (a CPU run computes fp32: fp16 matmuls on CPU are slower), bf16 on any
+     * device when the JNI supports it (refused with the fix otherwise), fp32 as asked.
+     */
     static DataType weightsType(PrecisionConfig p, Device device, PrintStream out) {
-        if (p.weightsDtype() == PrecisionConfig.Dtype.FP16) {
-            if (device.isGpu()) {
-                return DataType.FLOAT16;
+        return switch (p.weightsDtype()) {
+            case FP32 -> DataType.FLOAT32;
+            case FP16 -> {
+                if (device.isGpu()) {
+                    yield DataType.FLOAT16;
+                }
+                out.println("precision: CPU run, frozen weights in fp32 (weights_dtype fp16 applies to GPU runs)");
+                yield DataType.FLOAT32;
             }
-            out.println("precision: CPU run, frozen weights in fp32 (weights_dtype fp16 applies to GPU runs)");
-        }
-        return DataType.FLOAT32;
+            case BF16 -> {
+                try {
+                    yield Precision.BF16.dataType();
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("precision.weights_dtype", e.getMessage());
+                }
+            }
+        };
     }
 
     static SchedulerConfig schedulerConfig(TrainConfig config) throws IOException {
