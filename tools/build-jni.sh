@@ -12,6 +12,9 @@
 #   --jobs     parallel compile jobs (default: nproc)
 #   --djl-src  DJL source tree with engines/pytorch (default: ../shared/third_party/djl-0.36.0)
 #   --out      output folder (default: build/jni/<version>-<flavor>)
+#   --headers  folder with the JNI header ai_djl_pytorch_jni_PyTorchLibrary.h made beforehand by `javac -h`
+#              (for a machine with a Java runtime but no javac, e.g. the jlink image of tools/gpu-bundle.sh);
+#              default: run javac -h here
 #
 # Output (an ignored folder): lib/ (what PYTORCH_LIBRARY_PATH points at), cache/ (DJL's engine cache holding
 # the JNI), env.sh (the PYTORCH_* variables). Run the CLI on it with
@@ -21,7 +24,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 die() { echo "build-jni: $*" >&2; exit 1; }
 
-torch="" version="" cuda="" jobs="$(nproc 2>/dev/null || echo 2)" djl_src="$root/../shared/third_party/djl-0.36.0" out=""
+torch="" version="" cuda="" headers="" jobs="$(nproc 2>/dev/null || echo 2)" djl_src="$root/../shared/third_party/djl-0.36.0" out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --torch) torch="$2"; shift 2 ;;
@@ -30,7 +33,8 @@ while [[ $# -gt 0 ]]; do
     --jobs) jobs="$2"; shift 2 ;;
     --djl-src) djl_src="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --headers) headers="$2"; shift 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -77,7 +81,7 @@ rm -rf "$src"
 mkdir -p "$src"
 cp -r "$native" "$src/pytorch-native"
 mkdir -p "$bdir/include" "$bdir/classes"
-cp -r "$djl_src/engines/pytorch/pytorch-engine" "$src/pytorch-engine"
+[[ -n "$headers" ]] || cp -r "$djl_src/engines/pytorch/pytorch-engine" "$src/pytorch-engine"
 for p in "$root"/tools/jni/patches/*.patch; do
   [[ -f "$p" ]] || continue
   if command -v patch >/dev/null; then
@@ -88,9 +92,15 @@ for p in "$root"/tools/jni/patches/*.patch; do
 done
 
 # 4. JNI headers from the Java side, then CMake against TorchConfig.cmake.
-javac -h "$bdir/include" -d "$bdir/classes" \
-  -sourcepath "$src/pytorch-engine/src/main/java" \
-  "$src/pytorch-engine/src/main/java/ai/djl/pytorch/jni/PyTorchLibrary.java"
+if [[ -n "$headers" ]]; then
+  [[ -f "$headers/ai_djl_pytorch_jni_PyTorchLibrary.h" ]] || die "--headers $headers has no ai_djl_pytorch_jni_PyTorchLibrary.h"
+  cp "$headers"/*.h "$bdir/include/"
+else
+  command -v javac >/dev/null || die "javac not found: install a JDK or pass --headers (see --help)"
+  javac -h "$bdir/include" -d "$bdir/classes" \
+    -sourcepath "$src/pytorch-engine/src/main/java" \
+    "$src/pytorch-engine/src/main/java/ai/djl/pytorch/jni/PyTorchLibrary.java"
+fi
 cmake_args=(-S "$src/pytorch-native" -B "$bdir" -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_PREFIX_PATH="$cmakedir" -DUTILS_INCLUDE_DIR="$root/tools/jni")
 [[ -n "$pt_define" ]] && cmake_args+=(-DPT_VERSION="$pt_define")

@@ -44,7 +44,7 @@ public final class ForwardUnetCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "safetensors file to write (tensor 'sample')")
     Path output;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 or fp16 (fp16 on GPU)")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 (GPU) or bf16 (JNI from tools/build-jni.sh)")
     String dtype;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "UNet LoRA and weight (default 1); repeatable")
