@@ -87,7 +87,7 @@ public final class LcdStepCheck {
     }
 
     private static NDArray unscaled(NDArray grad, double lossScale) {
-        NDArray g = grad.toType(DataType.FLOAT32, true);
+        NDArray g = grad.getDataType() == DataType.FLOAT32 ? grad.duplicate() : grad.toType(DataType.FLOAT32, true);
         if (lossScale != 1.0) {
             g.divi((float) lossScale); // outside the graph
         }
