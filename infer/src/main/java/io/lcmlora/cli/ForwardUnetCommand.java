@@ -1,5 +1,6 @@
 package io.lcmlora.cli;
 
+import io.lcmlora.engine.Precision;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -43,7 +44,7 @@ public final class ForwardUnetCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, description = "safetensors file to write (tensor 'sample')")
     Path output;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32 or fp16 (fp16 on GPU)")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, fp16 (GPU) or bf16 (JNI from tools/build-jni.sh)")
     String dtype;
 
     @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", description = "UNet LoRA and weight (default 1); repeatable")
@@ -51,7 +52,7 @@ public final class ForwardUnetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype), loras.stream().map(LoraSpec::parse).toList());
+        run(model, singleFile.configs(), inputs, output, Precision.parse(dtype).dataType(), loras.stream().map(LoraSpec::parse).toList());
         return 0;
     }
 

@@ -1,6 +1,8 @@
 package io.lcmlora.cli;
 
 import ai.djl.Device;
+import io.lcmlora.engine.DeviceSpec;
+import io.lcmlora.engine.Precision;
 import io.lcmlora.singlefile.SingleFileConfigs;
 import io.lcmlora.pipeline.GeneratedImage;
 import io.lcmlora.pipeline.GenerationRequest;
@@ -103,10 +105,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--fuse-lora", description = "fuse the LoRAs into the UNet weights before sampling (faster steps)")
     boolean fuseLora;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "cpu", description = "auto, cpu, gpu or gpu:N (default ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--dtype", defaultValue = "fp32", description = "UNet and text encoders: fp32 or fp16 (GPU); the VAE stays fp32")
+    @Option(names = "--dtype", defaultValue = "fp32", description = "UNet and text encoders: fp32, fp16 (GPU) or bf16 (JNI from tools/build-jni.sh); the VAE stays fp32")
     String dtype;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
@@ -115,7 +117,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<GenerationRequest> requests = requests();
-        LoadOptions options = LoadOptions.on(parseDevice(device), Precision.parse(dtype));
+        LoadOptions options = LoadOptions.on(DeviceSpec.parse(device).resolve(), Precision.parse(dtype).dataType());
         List<LoraSpec> specs = loras.stream().map(LoraSpec::parse).toList();
         boolean tty = System.console() != null;
         Path tokenizers = singleFile.configFrom != null && Files.isDirectory(singleFile.configFrom.resolve("tokenizer"))
@@ -177,24 +179,5 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         }
         return written;
-    }
-
-    /** cpu, gpu, gpu:N (cuda:N accepted). */
-    static Device parseDevice(String s) {
-        String d = s.toLowerCase(Locale.ROOT);
-        if (d.equals("cpu")) {
-            return Device.cpu();
-        }
-        if (d.equals("gpu") || d.equals("cuda")) {
-            return Device.gpu();
-        }
-        if (d.startsWith("gpu:") || d.startsWith("cuda:")) {
-            try {
-                return Device.gpu(Integer.parseInt(d.substring(d.indexOf(':') + 1)));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("device '" + s + "': expected cpu, gpu or gpu:N", e);
-            }
-        }
-        throw new IllegalArgumentException("device '" + s + "': expected cpu, gpu or gpu:N");
     }
 }

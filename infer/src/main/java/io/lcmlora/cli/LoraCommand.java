@@ -75,7 +75,7 @@ public final class LoraCommand implements Runnable {
                 io.lcmlora.pipeline.LoraSpec l = io.lcmlora.pipeline.LoraSpec.parse(s);
                 return new io.lcmlora.lora.LoraFuse.Spec(l.file(), l.weight());
             }).toList();
-            io.lcmlora.io.DType d = dtype == null ? null : io.lcmlora.io.DType.of(Precision.parse(dtype));
+            io.lcmlora.io.DType d = dtype == null ? null : io.lcmlora.io.DType.of(io.lcmlora.engine.Precision.parse(dtype));
             Map<String, Integer> n = io.lcmlora.lora.LoraFuse.fuse(model, specs, out, d);
             System.out.println("fused modules: " + n + " -> " + out);
             return 0;

@@ -1,5 +1,6 @@
 package io.lcmlora.cli;
 
+import io.lcmlora.engine.Precision;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.lcmlora.io.SafeTensorsFile;
@@ -48,7 +49,7 @@ public final class VaeOptions {
     }
 
     AutoencoderKL load(NDManager manager) throws IOException {
-        return AutoencoderKL.load(model, manager, Precision.parse(dtype));
+        return AutoencoderKL.load(model, manager, Precision.parse(dtype).dataType());
     }
 
     AutoencoderKL.Chunking chunking(AutoencoderKL vae) {
@@ -64,7 +65,7 @@ public final class VaeOptions {
             }
             return null;
         }
-        return in.load(name, manager, Precision.parse(dtype));
+        return in.load(name, manager, Precision.parse(dtype).dataType());
     }
 
     /** Writes the outputs as F32, atomically. */

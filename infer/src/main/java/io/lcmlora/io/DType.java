@@ -47,6 +47,15 @@ public enum DType {
     }
 
     /** The safetensors dtype that stores an engine array of the given type. */
+    /** The file dtype a precision is written as (fp32 F32, fp16 F16, bf16 BF16). */
+    public static DType of(io.lcmlora.engine.Precision p) {
+        return switch (p) {
+            case FP32 -> F32;
+            case FP16 -> F16;
+            case BF16 -> BF16;
+        };
+    }
+
     public static DType of(DataType t) {
         return switch (t) {
             case FLOAT64 -> F64;

@@ -28,10 +28,7 @@ public final class Ops {
             + "    return x\n"
             + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: Tensor, eps: Tensor) -> Tensor:\n"
             + "    return torch.group_norm(x, int(groups), w, b, float(eps))\n"
-            + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
-            + "    return torch.scaled_dot_product_attention(q, k, v)\n"
-            + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
-            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n"
+            + "SDPA"
             + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.silu(x)\n"
             + "  def gelu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
@@ -48,6 +45,30 @@ public final class Ops {
             + "    w, v = torch.linalg_eigh(x, \"L\")\n"
             + "    return torch.matmul(v * torch.sqrt(torch.clamp(w, 0.0)), v.t())\n";
 
+    /** torch >= 2.0: the fused kernel (flash / memory-efficient where libtorch has them). */
+    private static final String SDPA_FUSED = ""
+            + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
+            + "    return torch.scaled_dot_product_attention(q, k, v)\n"
+            + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
+            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n";
+
+    /**
+     * libtorch 1.x (e.g. Debian's 1.13 through tools/build-jni.sh) has no scaled_dot_product_attention: the same
+     * math, softmax(q k^T / sqrt(d) + mask) v, composed.
+     */
+    private static final String SDPA_COMPOSED = ""
+            + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
+            + "    s = torch.matmul(q, k.transpose(-2, -1)) * (float(q.size(-1)) ** -0.5)\n"
+            + "    return torch.matmul(torch.softmax(s, -1), v)\n"
+            + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
+            + "    s = torch.matmul(q, k.transpose(-2, -1)) * (float(q.size(-1)) ** -0.5) + mask\n"
+            + "    return torch.matmul(torch.softmax(s, -1), v)\n";
+
+    /** The attention methods for the loaded libtorch (version from DJL: PYTORCH_VERSION or the bundled 2.7.1). */
+    static String sdpaMethods(String libtorchVersion) {
+        return libtorchVersion.startsWith("1.") ? SDPA_COMPOSED : SDPA_FUSED;
+    }
+
     private static PtSymbolBlock module;
     private static NDManager moduleManager;
 
@@ -56,7 +77,8 @@ public final class Ops {
             try {
                 Path file = Files.createTempFile("lcm-ops", ".pt");
                 file.toFile().deleteOnExit();
-                TorchScriptArchive.write(file, "LcmOps", METHODS);
+                TorchScriptArchive.write(file, "LcmOps",
+                        METHODS.replace("SDPA", sdpaMethods(ai.djl.engine.Engine.getInstance().getVersion())));
                 moduleManager = NDManager.newBaseManager();
                 module = JniUtils.loadModule((PtNDManager) moduleManager, file, true, new String[0], new String[0], true);
                 Files.deleteIfExists(file);
@@ -116,11 +138,13 @@ public final class Ops {
 
     /** Fused softmax(q k^T / sqrt(d)) v over [B, H, T, D] (memory-efficient kernels where libtorch has them). */
     public static NDArray attention(NDArray q, NDArray k, NDArray v) {
+        FlopCounter.attention(q, k);
         return call("sdpa", q, k, v);
     }
 
     /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        FlopCounter.attention(q, k);
         return call("sdpa_mask", q, k, v, mask);
     }
 
@@ -155,11 +179,13 @@ public final class Ops {
 
     /** torch.nn.functional.linear (weight [out, in]). */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        FlopCounter.linear(x, weight);
         return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
     }
 
     /** torch.nn.functional.conv2d with square stride/padding. */
     public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        FlopCounter.conv2d(x, weight, stride, padding);
         return x.getNDArrayInternal().convolution(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding),
                 new Shape(1, 1), 1).singletonOrThrow();
     }

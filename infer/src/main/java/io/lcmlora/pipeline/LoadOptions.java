@@ -17,14 +17,17 @@ import ai.djl.ndarray.types.DataType;
  *     or null
  */
 public record LoadOptions(Placement unet, Placement vae, Placement textEncoders, String variant) {
-    /** A device and a floating dtype (float32 or float16; bf16 aborts DJL 0.36). */
+    /**
+     * A device and a floating dtype: float32, float16, or bfloat16 (only on a JNI with bf16 support, see
+     * {@link io.lcmlora.engine.EngineFeatures}).
+     */
     public record Placement(Device device, DataType dtype) {
         public Placement {
             if (device == null) {
                 throw new IllegalArgumentException("a placement needs a device");
             }
-            if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
-                throw new IllegalArgumentException("dtype must be float32 or float16, got " + dtype);
+            if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16 && dtype != DataType.BFLOAT16) {
+                throw new IllegalArgumentException("dtype must be float32, float16 or bfloat16, got " + dtype);
             }
         }
 
@@ -34,7 +37,7 @@ public record LoadOptions(Placement unet, Placement vae, Placement textEncoders,
 
         @Override
         public String toString() {
-            return device + "/" + (dtype == DataType.FLOAT16 ? "fp16" : "fp32");
+            return device + "/" + io.lcmlora.engine.Precision.of(dtype).label();
         }
     }
 

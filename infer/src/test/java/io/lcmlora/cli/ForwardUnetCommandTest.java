@@ -67,11 +67,4 @@ class ForwardUnetCommandTest {
         assertEquals(1, sdxl[0], "the sdxl preset does not fit the tiny checkpoint");
         assertTrue(Double.isNaN(sdxl[1]));
     }
-
-    @Test
-    void bf16IsRefusedWithAReason() {
-        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Precision.parse("bf16"));
-        assertTrue(e.getMessage().contains("DJL"));
-        org.junit.jupiter.api.Assertions.assertEquals(DataType.FLOAT16, Precision.parse("fp16"));
-    }
 }

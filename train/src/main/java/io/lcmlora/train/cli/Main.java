@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             EvalCommand.class,
             PretrainCommand.class,
+            GpuCheckCommand.class,
         })
 public final class Main implements Runnable {
     @Override

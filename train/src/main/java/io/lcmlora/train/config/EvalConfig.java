@@ -3,6 +3,8 @@ package io.lcmlora.train.config;
 import io.lcmlora.schedule.SamplerOptions;
 import io.lcmlora.schedule.SchedulerConfig.TimestepSpacing;
 import io.lcmlora.schedule.SchedulerKind;
+import io.lcmlora.engine.DeviceSpec;
+import io.lcmlora.engine.Precision;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -25,7 +27,7 @@ import java.util.Set;
  * @param height image height in pixels
  * @param batchSize images per pipeline call (consecutive seeds of one prompt)
  * @param negativePrompt the negative prompt of prompts that give none (used only with guidance &gt; 1)
- * @param device where the models run: {@code cpu}, {@code gpu} or {@code gpu:N}
+ * @param device where the models run: {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
  * @param precision the UNet's and text encoders' precision (the VAE stays fp32)
  * @param features the FID feature extractor
  * @param referenceStats the reference statistics file: a cache of the prompt file's reference images (recomputed when
@@ -56,11 +58,6 @@ public record EvalConfig(
         int gridPrompts,
         @Nullable ClipScoreConfig clipScore,
         BootstrapConfig bootstrap) {
-
-    /** Sampling precision of the UNet and the text encoders. */
-    public enum Precision {
-        FP32, FP16
-    }
 
     /** A named base model: a diffusers SDXL folder (with model_index.json). */
     public record ModelSpec(String name, String path) {
@@ -240,8 +237,10 @@ public record EvalConfig(
         Check.range("height", height, 8, 16384);
         Check.range("batch_size", batchSize, 1, 1024);
         Check.notBlank("device", device);
-        if (!device.matches("cpu|gpu(:\\d+)?")) {
-            throw new ConfigException("device", "must be cpu, gpu or gpu:N, got '" + device + "'");
+        try {
+            DeviceSpec.parse(device);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("device", e.getMessage());
         }
         if (precision == null) {
             throw new ConfigException("precision", "must be one of " + ConfigBinder.enumValues(Precision.class));

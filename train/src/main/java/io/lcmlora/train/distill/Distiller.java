@@ -1,5 +1,6 @@
 package io.lcmlora.train.distill;
 
+import io.lcmlora.engine.Precision;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -223,6 +224,10 @@ public final class Distiller {
                                 tb.flush();
                             }
                             progress.step(step, u.loss(), rate, ips);
+                            if (u.skipped()) {
+                                progress.message("step " + step + ": fp16 gradients overflowed, update skipped, loss scale now "
+                                        + trainer.scaler().scale());
+                            }
                             if (main && (step % config.checkpointing().every() == 0 || step == maxSteps)) {
                                 lastCheckpoint = Optional.of(checkpoints.save(loop.snapshot(step)));
                             }
@@ -379,15 +384,28 @@ public final class Distiller {
         return m;
     }
 
-    /** fp16 frozen weights on a GPU when configured; the CPU always runs fp32 (fp16 matmuls on CPU are slower). */
+    /**
+     * The frozen weights' type: fp16 on a GPU (a CPU run computes fp32: fp16 matmuls on CPU are slower), bf16 on any
+     * device when the JNI supports it (refused with the fix otherwise), fp32 as asked.
+     */
     static DataType weightsType(PrecisionConfig p, Device device, PrintStream out) {
-        if (p.weightsDtype() == PrecisionConfig.Dtype.FP16) {
-            if (device.isGpu()) {
-                return DataType.FLOAT16;
+        return switch (p.weightsDtype()) {
+            case FP32 -> DataType.FLOAT32;
+            case FP16 -> {
+                if (device.isGpu()) {
+                    yield DataType.FLOAT16;
+                }
+                out.println("precision: CPU run, frozen weights in fp32 (weights_dtype fp16 applies to GPU runs)");
+                yield DataType.FLOAT32;
             }
-            out.println("precision: CPU run, frozen weights in fp32 (weights_dtype fp16 applies to GPU runs)");
-        }
-        return DataType.FLOAT32;
+            case BF16 -> {
+                try {
+                    yield Precision.BF16.dataType();
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("precision.weights_dtype", e.getMessage());
+                }
+            }
+        };
     }
 
     /**

@@ -203,7 +203,10 @@ public final class LcdStep {
             d[i] = ts[i];
         }
         NDArray y = unet.forward(new UNet2DConditionModel.Inputs(x, d, context, pooled, timeIds));
-        return Ops.castInGraph(y, x.getDataType() == DataType.FLOAT16 ? DataType.FLOAT32 : x.getDataType());
+        return Ops.castInGraph(y, switch (x.getDataType()) { // the loss is computed in fp32 for half-precision UNets
+            case FLOAT16, BFLOAT16 -> DataType.FLOAT32;
+            default -> x.getDataType();
+        });
     }
 
     private NDArray x0(NDArray out, NDArray x, long[] ts) {

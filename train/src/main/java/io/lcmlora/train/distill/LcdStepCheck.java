@@ -29,8 +29,14 @@ public final class LcdStepCheck {
 
     /** Attaches a LoRA state (any supported key format) to the UNet as adapter "lcm" with trainable A/B. */
     public static Adapters attachTrainable(UNet2DConditionModel unet, Path loraState, NDManager manager) throws IOException {
+        return attachTrainable(unet, loraState, manager, DataType.FLOAT32);
+    }
+
+    /** As above, with the A/B matrices in {@code dtype} (the UNet's: the GPU check runs fp16/bf16 steps). */
+    public static Adapters attachTrainable(UNet2DConditionModel unet, Path loraState, NDManager manager, DataType dtype)
+            throws IOException {
         Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
-        adapters.load(LoraFile.load(loraState, LoraKeyMap.of(unet), manager, DataType.FLOAT32), "lcm", 1.0);
+        adapters.load(LoraFile.load(loraState, LoraKeyMap.of(unet), manager, dtype), "lcm", 1.0);
         for (LoraAdapter a : adapters.adapter("lcm").values()) {
             a.a().setRequiresGradient(true);
             a.b().setRequiresGradient(true);
@@ -41,6 +47,15 @@ public final class LcdStepCheck {
     /** Runs the step once per loss type and returns every output by name (arrays live in {@code manager}'s scope). */
     public static Map<String, NDArray> run(UNet2DConditionModel unet, Adapters adapters, LcdStep.Config config,
             io.lcmlora.schedule.NoiseSchedule schedule, LcdStep.Batch batch, LcdStep.Draws draws) {
+        return run(unet, adapters, config, schedule, batch, draws, 1.0);
+    }
+
+    /**
+     * As above, back-propagating {@code loss * lossScale} (fp16 gradients underflow unscaled); the gradients are
+     * returned in fp32 divided by {@code lossScale}.
+     */
+    public static Map<String, NDArray> run(UNet2DConditionModel unet, Adapters adapters, LcdStep.Config config,
+            io.lcmlora.schedule.NoiseSchedule schedule, LcdStep.Batch batch, LcdStep.Draws draws, double lossScale) {
         Map<String, NDArray> out = new LinkedHashMap<>();
         Map<String, LoraAdapter> lora = adapters.adapter("lcm");
         for (Loss loss : Loss.values()) {
@@ -56,7 +71,7 @@ public final class LcdStepCheck {
             }
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 LcdStep.Result r = step.run(batch, draws, true);
-                gc.backward(r.loss());
+                gc.backward(lossScale == 1.0 ? r.loss() : io.lcmlora.nn.Ops.mulScalar(r.loss(), lossScale));
                 if (loss == Loss.HUBER) {
                     out.putAll(r.intermediates());
                 }
@@ -64,8 +79,8 @@ public final class LcdStepCheck {
             }
             double sq = 0;
             for (Map.Entry<String, LoraAdapter> e : lora.entrySet()) {
-                NDArray ga = e.getValue().a().getGradient().duplicate();
-                NDArray gb = e.getValue().b().getGradient().duplicate();
+                NDArray ga = unscaled(e.getValue().a().getGradient(), lossScale);
+                NDArray gb = unscaled(e.getValue().b().getGradient(), lossScale);
                 sq += ga.square().sum().getFloat() + gb.square().sum().getFloat();
                 out.put("grad_" + tag + "." + e.getKey() + ".lora_A.weight", ga);
                 out.put("grad_" + tag + "." + e.getKey() + ".lora_B.weight", gb);
@@ -73,5 +88,13 @@ public final class LcdStepCheck {
             out.put("grad_" + tag + "_total_norm", batch.latents().getManager().create((float) Math.sqrt(sq)));
         }
         return out;
+    }
+
+    private static NDArray unscaled(NDArray grad, double lossScale) {
+        NDArray g = grad.getDataType() == DataType.FLOAT32 ? grad.duplicate() : grad.toType(DataType.FLOAT32, true);
+        if (lossScale != 1.0) {
+            g.divi((float) lossScale); // outside the graph
+        }
+        return g;
     }
 }

@@ -76,14 +76,9 @@ public final class LoraExporter {
     public record Info(int rank, double alpha, List<String> targetModules, String baseModel, long steps, String configYaml,
             UNet2DConditionConfig unetConfig) {}
 
-    /** Parses {@code fp16|bf16|fp32}. */
+    /** Parses {@code fp16|bf16|fp32} ({@link io.lcmlora.engine.Precision}) as the file dtype (bf16 is rounded in Java). */
     public static DType dtype(String s) {
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "fp16", "f16", "float16" -> DType.F16;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "fp32", "f32", "float32" -> DType.F32;
-            default -> throw new IllegalArgumentException("--dtype '" + s + "': expected fp16, bf16 or fp32");
-        };
+        return DType.of(io.lcmlora.engine.Precision.parse(s));
     }
 
     /** Writes {@code lora} (PEFT names) to {@code out} atomically; returns the number of modules. */

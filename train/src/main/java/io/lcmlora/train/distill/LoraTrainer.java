@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
+import io.lcmlora.engine.Precision;
 import io.lcmlora.lora.Adapters;
 import io.lcmlora.lora.LoraComponent;
 import io.lcmlora.model.unet.UNet2DConditionModel;
@@ -15,6 +16,7 @@ import io.lcmlora.train.config.DistillConfig;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.loop.AdamW;
 import io.lcmlora.train.loop.GradClip;
+import io.lcmlora.train.loop.LossScaler;
 import io.lcmlora.train.loop.Rng;
 import io.lcmlora.train.parallel.World;
 import java.util.Map;
@@ -25,23 +27,27 @@ import java.util.function.IntFunction;
  * of {@link LcdStep} (each loss divided by the accumulation count, as accelerate does), gradient clipping by global
  * norm, AdamW on the fp32 LoRA masters. Everything a step allocates lives in one {@link NDScope}.
  *
- * <p>With fp16 frozen weights the LoRA computes in fp16 copies and the loss is multiplied by the static
- * {@code precision.loss_scale} before backward; the fp32 gradients are unscaled before clipping. A non-finite gradient
- * norm stops the run like a non-finite loss (with fp16, a static loss scale that overflows: lower it).
+ * <p>With fp16 frozen weights the LoRA computes in fp16 copies and the loss is multiplied by a dynamic
+ * {@link LossScaler} (initial {@code precision.loss_scale}) before backward; the fp32 gradients are unscaled before
+ * clipping, and an update whose gradients overflow is skipped (nothing applied, the scale halved). bf16 copies need
+ * no scaling. Without a scaler (fp32, bf16) a non-finite gradient norm stops the run like a non-finite loss.
  */
 public final class LoraTrainer implements AutoCloseable {
     /** The inputs of one micro-batch. */
     public record Micro(LcdStep.Batch batch, LcdStep.Draws draws) {}
 
-    /** What an update did: the mean micro-batch loss and the gradient norm before clipping. */
-    public record Update(float loss, double gradNorm) {}
+    /**
+     * What an update did: the mean micro-batch loss, the gradient norm before clipping, and whether it was skipped
+     * (an fp16 overflow: nothing applied, the loss scale halved).
+     */
+    public record Update(float loss, double gradNorm, boolean skipped) {}
 
     private final TrainableLora lora;
     private final LcdStep lcd;
     private final AdamW optimizer;
     private final int accumulation;
     private final double maxGradNorm;
-    private final double lossScale;
+    private final LossScaler scaler;
     private final World world;
 
     public LoraTrainer(UNet2DConditionModel unet, NoiseSchedule schedule, TrainConfig config, NDManager manager) {
@@ -52,7 +58,7 @@ public final class LoraTrainer implements AutoCloseable {
     public LoraTrainer(UNet2DConditionModel unet, NoiseSchedule schedule, TrainConfig config, NDManager manager,
             World world) {
         this.world = world;
-        DataType computeType = unet.dtype() == DataType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32;
+        DataType computeType = unet.dtype();
         this.lora = TrainableLora.create(unet.layers(), config.lora(), Rng.stream(config.seed(), "lora-init"), manager,
                 computeType);
         Adapters adapters = new Adapters(LoraComponent.UNET, unet.layers());
@@ -62,7 +68,8 @@ public final class LoraTrainer implements AutoCloseable {
         this.optimizer = AdamW.of(lora.masters(), config.optim());
         this.accumulation = d.gradientAccumulationSteps();
         this.maxGradNorm = config.optim().maxGradNorm();
-        this.lossScale = lora.mixedPrecision() ? config.precision().lossScale() : 1.0;
+        this.scaler = Precision.of(computeType).needsLossScaling() ? LossScaler.dynamic(config.precision().lossScale())
+                : LossScaler.none();
     }
 
     public TrainableLora lora() {
@@ -71,6 +78,10 @@ public final class LoraTrainer implements AutoCloseable {
 
     public AdamW optimizer() {
         return optimizer;
+    }
+
+    public LossScaler scaler() {
+        return scaler;
     }
 
     public LcdStep step() {
@@ -102,23 +113,27 @@ public final class LoraTrainer implements AutoCloseable {
                                 + (i + 1) + " of " + accumulation + "); nothing of this step was applied");
                     }
                     sum += value;
-                    double factor = lossScale / accumulation;
+                    double factor = scaler.scale() / accumulation;
                     gc.backward(factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
                 }
             }
-            Map<String, NDArray> grads = world.averageGradients(lora.masterGradients(lossScale)); // mean over ranks
+            double scale = scaler.scale();
+            Map<String, NDArray> grads = world.averageGradients(lora.masterGradients(scale)); // mean over ranks
             double norm = GradClip.clipGradients(grads.values(), maxGradNorm);
             float mean = (float) world.average(sum / accumulation);
-            if (!Double.isFinite(norm)) {
+            boolean skip;
+            try {
+                skip = scaler.skip(Double.isFinite(norm));
+            } catch (IllegalStateException e) {
                 lora.zeroGradients();
                 throw new NonFiniteLossException(step, "gradient norm is " + norm + " at step " + step + " (loss " + mean
-                        + "); nothing of this step was applied" + (lora.mixedPrecision()
-                                ? "; with fp16 weights this is an overflow of the static loss scale " + lossScale
-                                        + ": lower precision.loss_scale" : ""));
+                        + "); nothing of this step was applied" + (scaler.isDynamic() ? " (" + e.getMessage() + ")" : ""));
             }
-            optimizer.step(lr, grads);
+            if (!skip) {
+                optimizer.step(lr, grads);
+            }
             lora.zeroGradients();
-            return new Update(mean, norm);
+            return new Update(mean, norm, skip);
         }
     }
 

@@ -53,7 +53,7 @@ public final class TrainableLora implements AutoCloseable {
 
     /**
      * Creates the LoRA on every layer matched by {@code config.target_modules}, in the model's layer order, computing
-     * in {@code computeType} (the frozen weights' type: FLOAT32 or FLOAT16).
+     * in {@code computeType} (the frozen weights' type: FLOAT32, FLOAT16 or BFLOAT16).
      */
     public static TrainableLora create(Map<String, AdaptableLayer> layers, LoraConfig config, Rng rng, NDManager parent,
             DataType computeType) {
@@ -62,8 +62,9 @@ public final class TrainableLora implements AutoCloseable {
             throw new IllegalArgumentException("lora.target_modules " + config.targetModules()
                     + " match no Linear/Conv2d layer of the UNet (PEFT rule: a module path equals a target or ends with '.' + target)");
         }
-        if (computeType != DataType.FLOAT32 && computeType != DataType.FLOAT16) {
-            throw new IllegalArgumentException("LoRA compute type must be FLOAT32 or FLOAT16, got " + computeType);
+        if (computeType != DataType.FLOAT32 && computeType != DataType.FLOAT16 && computeType != DataType.BFLOAT16) {
+            throw new IllegalArgumentException("LoRA compute type must be FLOAT32, FLOAT16 or BFLOAT16, got "
+                    + computeType);
         }
         NDManager manager = parent.newSubManager();
         Map<String, NDArray> masters = new LinkedHashMap<>();
@@ -129,7 +130,7 @@ public final class TrainableLora implements AutoCloseable {
         return config;
     }
 
-    /** True when the adapters compute with fp16 copies of the masters. */
+    /** True when the adapters compute with fp16 or bf16 copies of the masters. */
     public boolean mixedPrecision() {
         return compute.values().iterator().next() != masters.values().iterator().next();
     }

@@ -1,5 +1,6 @@
 package io.lcmlora.train.eval;
 
+import io.lcmlora.engine.DeviceSpec;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.lcmlora.pipeline.GeneratedImage;
@@ -52,9 +53,7 @@ public final class PipelineGenerator implements SampleGenerator {
     }
 
     static LoadOptions loadOptions(EvalConfig config) {
-        Device device = Device.fromName(config.device());
-        DataType dtype = config.precision() == EvalConfig.Precision.FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
-        return LoadOptions.on(device, dtype);
+        return LoadOptions.on(DeviceSpec.parse(config.device()).resolve(), config.precision().dataType());
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.lcmlora.train.parallel;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import io.lcmlora.engine.DeviceSpec;
 import ai.djl.ndarray.NDArray;
 import io.lcmlora.train.config.ConfigException;
 import io.lcmlora.train.config.PrecisionConfig;
@@ -76,18 +77,21 @@ public interface World extends AutoCloseable {
      */
     default Device device(PrecisionConfig p) {
         int gpus = Engine.getInstance().getGpuCount();
-        return switch (p.device()) {
+        DeviceSpec spec = p.deviceSpec();
+        return switch (spec.kind()) {
             case CPU -> Device.cpu();
             case GPU -> {
                 if (gpus == 0) {
-                    throw new ConfigException("precision.device", "is gpu, but the engine sees no GPU (a CPU-only libtorch "
-                            + "is loaded; set PYTORCH_FLAVOR/PYTORCH_LIBRARY_PATH to a CUDA build) - or use cpu");
+                    throw new ConfigException("precision.device", "is " + p.device() + ", but the engine sees no GPU (a "
+                            + "CPU-only libtorch is loaded; set PYTORCH_FLAVOR/PYTORCH_LIBRARY_PATH to a CUDA build) - or use cpu");
                 }
-                yield Device.gpu(localRank() % gpus);
+                // several ranks: one GPU each by local rank; one process: the GPU the config names
+                yield Device.gpu(size() > 1 ? localRank() % gpus : spec.index());
             }
             case AUTO -> gpus > 0 ? Device.gpu(localRank() % gpus) : Device.cpu();
         };
     }
+
 
     /** This process's world: Open MPI's when started by {@code mpirun} with more than one process, else one. */
     static World detect() {

@@ -30,7 +30,7 @@ class EvalConfigTest {
     void sdxlExampleBindsAndExpands() throws Exception {
         EvalConfig c = EvalConfig.load(CONFIGS.resolve("eval-sdxl-lcm-lora.yaml"), List.of()).requireRunnable();
         assertEquals(1, c.models().size());
-        assertEquals(EvalConfig.Precision.FP16, c.precision());
+        assertEquals(io.lcmlora.engine.Precision.FP16, c.precision());
         assertEquals("gpu", c.device());
         assertEquals(2048, c.features().dims());
         assertEquals(List.of(1, 2, 4, 8), c.settings().get(0).steps());
@@ -52,7 +52,7 @@ class EvalConfigTest {
         assertEquals("testdata/tiny-sdxl", c.models().get(0).path());
         assertEquals("pixels", c.features().type());
         assertEquals(List.of(0L, 100L), c.seeds());
-        assertEquals(EvalConfig.Precision.FP32, c.precision());
+        assertEquals(io.lcmlora.engine.Precision.FP32, c.precision());
         assertEquals(List.of("tiny-lora"), c.settings().get(0).adapters());
         assertEquals(List.of(), c.settings().get(1).adapters());
     }
@@ -96,7 +96,7 @@ class EvalConfigTest {
                 + "  - {name: lcm-2steps, scheduler: ddim, steps: 3}\n")).key());
         assertEquals("settings[0].timesteps",
                 fails(MINIMAL.replace("steps: [1, 2, 4, 8], adapters", "steps: [2], timesteps: [999, 999], adapters")).key());
-        assertEquals("precision", fails(MINIMAL + "precision: bf16\n").key());
+        assertEquals("precision", fails(MINIMAL + "precision: fp8\n").key());
         assertEquals("device", fails(MINIMAL + "device: tpu\n").key());
         assertEquals("bootstrap.level", fails(MINIMAL + "bootstrap: {level: 1.0}\n").key());
         assertEquals("bootstrap.resamples", fails(MINIMAL + "bootstrap: {resamples: -1}\n").key());

@@ -67,8 +67,8 @@ class TrainConfigTest {
         TrainConfig t = TrainConfig.load(CONFIGS.resolve("tiny.yaml"), List.of());
         assertEquals(4, t.lora().rank());
         assertEquals(64, t.data().resolution());
-        assertEquals(PrecisionConfig.Device.CPU, t.precision().device());
-        assertEquals(PrecisionConfig.Dtype.FP32, t.precision().weightsDtype());
+        assertEquals("cpu", t.precision().device());
+        assertEquals(io.lcmlora.engine.Precision.FP32, t.precision().weightsDtype());
         assertEquals(Path.of("testdata/golden/text_encoders/text_encoder_2"), t.model().component("text_encoder_2"));
         t.requireRunnable();
         ConfigException e = assertThrows(ConfigException.class, () -> t.model().component("scheduler"));
@@ -160,10 +160,14 @@ class TrainConfigTest {
     }
 
     @Test
-    void bf16IsRejectedWithTheReason() {
-        ConfigException e = fails("", "precision.weights_dtype=bf16");
-        assertEquals("precision.weights_dtype", e.key());
-        assertTrue(e.getMessage().contains("DJL 0.36"), e.getMessage());
+    void bf16IsAWeightsDtypeButTheLoraMastersStayFp32() {
+        TrainConfig c = TrainConfig.parse("model: {vae: some/vae}\n", List.of("precision.weights_dtype=bf16",
+                "precision.device=gpu:1"));
+        assertEquals(io.lcmlora.engine.Precision.BF16, c.precision().weightsDtype());
+        assertEquals(new io.lcmlora.engine.DeviceSpec(io.lcmlora.engine.DeviceSpec.Kind.GPU, 1), c.precision().deviceSpec());
+        ConfigException e = fails("", "precision.device=tpu");
+        assertEquals("precision.device", e.key());
+        assertTrue(e.getMessage().contains("auto, cpu, gpu or gpu:N"), e.getMessage());
         e = fails("", "precision.lora_dtype=fp16");
         assertEquals("precision.lora_dtype", e.key());
         assertTrue(e.getMessage().contains("fp32"), e.getMessage());

@@ -105,7 +105,7 @@ class EvalSweepTest {
                 new EvalConfig.SettingSpec("ddim", null, SchedulerKind.DDIM, List.of(4, 8), List.of(5.0), null, null, null, null));
         return new EvalConfig(List.of(new EvalConfig.ModelSpec("tiny", tmp.resolve("model").toString())),
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
-                tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32,
+                tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", io.lcmlora.engine.Precision.FP32,
                 new EvalConfig.FeaturesConfig("pixels", null, 8, "none", 5), null, settings,
                 tmp.resolve("out").toString(), 4, null, EvalConfig.BootstrapConfig.defaults());
     }
@@ -339,9 +339,9 @@ class EvalSweepTest {
         Files.writeString(tmp.resolve("data/bare.jsonl"), bare.toString());
         List<EvalConfig.SettingSpec> one = List.of(cfg.settings().get(0));
         EvalConfig withRefs = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4, null, cfg.bootstrap());
+                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4, null, cfg.bootstrap());
         EvalConfig precomputed = new EvalConfig(cfg.models(), cfg.adapters(), tmp.resolve("data/bare.jsonl").toString(),
-                cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(),
+                cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), stats.toString(),
                 one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
         SweepResults a = EvalSweep.run(withRefs, new FakeGenerator(), extractors(), SweepProgress.none());
         SweepResults b = EvalSweep.run(precomputed, new FakeGenerator(), extractors(), SweepProgress.none());
@@ -352,7 +352,7 @@ class EvalSweepTest {
         // a stats file the sweep did not write is not a cache to overwrite
         byte[] before = Files.readAllBytes(stats);
         EvalConfig clash = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", EvalConfig.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
+                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
         IOException e = assertThrows(IOException.class,
                 () -> EvalSweep.run(clash, new FakeGenerator(), extractors(), SweepProgress.none()));
         assertTrue(e.getMessage().contains("not written by a sweep"), e.getMessage());
