@@ -45,14 +45,15 @@ public final class LcdStepCheck {
         for (LossType loss : LossType.values()) {
             String tag = loss == LossType.HUBER ? "huber" : "l2";
             LcdStep step = new LcdStep(unet, adapters, schedule,
-                    new LcdStep.Config(config.numDdimTimesteps(), loss, config.huberC(), config.guidance()));
+                    new LcdStep.Config(config.numDdimTimesteps(), loss, config.huberC(), config.guidance(),
+                            config.checkpointing()));
             for (LoraAdapter a : lora.values()) {
                 JniUtils.zeroGrad((PtNDArray) a.a());
                 JniUtils.zeroGrad((PtNDArray) a.b());
             }
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 LcdStep.Result r = step.run(batch, draws, true);
-                gc.backward(r.loss());
+                r.backward(gc, r.loss());
                 if (loss == LossType.HUBER) {
                     out.putAll(r.intermediates());
                 }

@@ -51,7 +51,8 @@ public final class LoraTrainer implements AutoCloseable {
         DistillConfig d = config.distill();
         this.lcd = new LcdStep(unet, adapters, schedule, new LcdStep.Config(d.numDdimTimesteps(),
                 d.loss() == DistillConfig.Loss.HUBER ? LossType.HUBER : LossType.L2, d.huberC(),
-                d.guidanceConvention() == DistillConfig.Guidance.LCM ? GuidanceConvention.LCM : GuidanceConvention.IMAGEN));
+                d.guidanceConvention() == DistillConfig.Guidance.LCM ? GuidanceConvention.LCM : GuidanceConvention.IMAGEN,
+                d.gradientCheckpointing()));
         this.optimizer = AdamW.of(lora.masters(), config.optim());
         this.accumulation = d.gradientAccumulationSteps();
         this.maxGradNorm = config.optim().maxGradNorm();
@@ -84,7 +85,8 @@ public final class LoraTrainer implements AutoCloseable {
             for (int i = 0; i < accumulation; i++) {
                 Micro m = micro.apply(i);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = lcd.run(m.batch(), m.draws(), false).loss();
+                    LcdStep.Result r = lcd.run(m.batch(), m.draws(), false);
+                    NDArray loss = r.loss();
                     if (poison && i == 0) {
                         loss = Ops.mulScalar(loss, Double.NaN);
                     }
@@ -96,7 +98,7 @@ public final class LoraTrainer implements AutoCloseable {
                     }
                     sum += value;
                     double factor = lossScale / accumulation;
-                    gc.backward(factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
+                    r.backward(gc, factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
                 }
             }
             Map<String, NDArray> grads = lora.masterGradients(lossScale);
