@@ -172,6 +172,14 @@ public final class UNet2DConditionModel {
     }
 
     /**
+     * The forward with every unit run as is whatever the grad mode (no per-block scopes, every intermediate kept
+     * until the caller's scope closes): the baseline that benchmarks compare the freeing no-grad forward with.
+     */
+    public NDArray forwardUnscoped(Inputs in) {
+        return forward(in, null, BlockRunner.PLAIN);
+    }
+
+    /**
      * A forward to back-propagate with activation checkpointing at granularity {@code mode}: the segments run without
      * a graph, and {@link Checkpointed#backward()} recomputes them one at a time. With {@link GradientCheckpointing#OFF},
      * or with grad mode off, it is the plain {@link #forward(Inputs)} (and {@code backward()} does nothing).
