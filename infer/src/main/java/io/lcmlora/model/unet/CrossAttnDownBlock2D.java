@@ -23,14 +23,15 @@ public final class CrossAttnDownBlock2D implements DownBlock {
     }
 
     @Override
-    public NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips) {
+    public NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips, BlockRunner r) {
         for (int j = 0; j < resnets.size(); j++) {
-            h = resnets.get(j).forward(h, temb);
-            h = attentions.get(j).forward(h, context);
+            ResnetBlock2D res = resnets.get(j);
+            h = r.one(BlockKind.RESNET, in -> res.forward(in.get(0), in.get(1)), h, temb);
+            h = attentions.get(j).forward(h, context, r);
             skips.add(h);
         }
         if (downsampler != null) {
-            h = downsampler.forward(h);
+            h = r.one(BlockKind.DOWNSAMPLE, in -> downsampler.forward(in.get(0)), h);
             skips.add(h);
         }
         return h;

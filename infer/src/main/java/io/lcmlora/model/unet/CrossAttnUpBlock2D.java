@@ -30,12 +30,14 @@ public final class CrossAttnUpBlock2D implements UpBlock {
     }
 
     @Override
-    public NDArray forward(NDArray h, List<NDArray> skips, NDArray temb, NDArray context, long[] upsampleSize) {
+    public NDArray forward(NDArray h, List<NDArray> skips, NDArray temb, NDArray context, long[] upsampleSize, BlockRunner r) {
         for (int j = 0; j < resnets.size(); j++) {
-            h = SkipConcat.pop(h, skips);
-            h = resnets.get(j).forward(h, temb);
-            h = attentions.get(j).forward(h, context);
+            ResnetBlock2D res = resnets.get(j);
+            NDArray skip = skips.remove(skips.size() - 1);
+            h = r.one(BlockKind.RESNET, in -> res.forward(SkipConcat.concat(in.get(0), in.get(1)), in.get(2)), h, skip, temb);
+            h = attentions.get(j).forward(h, context, r);
         }
-        return upsampler == null ? h : SkipConcat.upsample(upsampler, h, upsampleSize);
+        return upsampler == null ? h
+                : r.one(BlockKind.UPSAMPLE, in -> SkipConcat.upsample(upsampler, in.get(0), upsampleSize), h);
     }
 }

@@ -5,5 +5,6 @@ import java.util.List;
 
 /** A UNet encoder level: appends each resnet/attention output and the downsampled map to {@code skips}. */
 public interface DownBlock {
-    NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips);
+    /** Every unit runs through {@code r}. */
+    NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips, BlockRunner r);
 }

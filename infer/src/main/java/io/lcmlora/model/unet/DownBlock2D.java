@@ -20,13 +20,13 @@ public final class DownBlock2D implements DownBlock {
     }
 
     @Override
-    public NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips) {
-        for (ResnetBlock2D r : resnets) {
-            h = r.forward(h, temb);
+    public NDArray forward(NDArray h, NDArray temb, NDArray context, List<NDArray> skips, BlockRunner r) {
+        for (ResnetBlock2D res : resnets) {
+            h = r.one(BlockKind.RESNET, in -> res.forward(in.get(0), in.get(1)), h, temb);
             skips.add(h);
         }
         if (downsampler != null) {
-            h = downsampler.forward(h); // [B, C, H, W] -> [B, C, H/2, W/2]
+            h = r.one(BlockKind.DOWNSAMPLE, in -> downsampler.forward(in.get(0)), h); // [B, C, H, W] -> [B, C, H/2, W/2]
             skips.add(h);
         }
         return h;

@@ -34,21 +34,30 @@ public final class Transformer2DModel {
         projOut = linear ? new Linear(vb.pp("proj_out"), inner, channels, true) : new Conv2d(vb.pp("proj_out"), inner, channels, 1, 1, 0);
     }
 
-    /** x [B, C, H, W], context [B, S, D] -> [B, C, H, W]. */
-    public NDArray forward(NDArray x, NDArray context) {
+    /** x [B, C, H, W], context [B, S, D] -> [B, C, H, W]; the projections and each transformer block run through {@code r}. */
+    public NDArray forward(NDArray x, NDArray context, BlockRunner r) {
         long b = x.getShape().get(0);
         long c = x.getShape().get(1);
         long h = x.getShape().get(2);
         long w = x.getShape().get(3);
+        NDArray t = r.one(BlockKind.TRANSFORMER_IN, in -> projectIn(in.get(0), b, c, h, w), x);
+        for (BasicTransformerBlock blk : blocks) {
+            t = r.one(BlockKind.TRANSFORMER_BLOCK, in -> blk.forward(in.get(0), in.get(1)), t, context);
+        }
+        return r.one(BlockKind.TRANSFORMER_OUT, in -> projectOut(in.get(0), in.get(1), b, c, h, w), t, x);
+    }
+
+    /** GroupNorm and proj_in: [B, C, H, W] -> [B, H*W, inner]. */
+    private NDArray projectIn(NDArray x, long b, long c, long h, long w) {
         NDArray t = norm.forward(x);
         if (linear) {
-            t = projIn.forward(t.transpose(0, 2, 3, 1).reshape(b, h * w, c)); // [B, C, H, W] -> [B, H*W, C]
-        } else {
-            t = projIn.forward(t).transpose(0, 2, 3, 1).reshape(b, h * w, inner);
+            return projIn.forward(t.transpose(0, 2, 3, 1).reshape(b, h * w, c)); // [B, C, H, W] -> [B, H*W, C]
         }
-        for (BasicTransformerBlock blk : blocks) {
-            t = blk.forward(t, context);
-        }
+        return projIn.forward(t).transpose(0, 2, 3, 1).reshape(b, h * w, inner);
+    }
+
+    /** proj_out and the residual: [B, H*W, inner] -> [B, C, H, W] + x. */
+    private NDArray projectOut(NDArray t, NDArray x, long b, long c, long h, long w) {
         if (linear) {
             t = projOut.forward(t).reshape(b, h, w, c).transpose(0, 3, 1, 2); // [B, H*W, C] -> [B, C, H, W]
         } else {

@@ -5,10 +5,12 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.jni.JniUtils;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.GroupNorm;
+import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Ops;
 import io.lcmlora.nn.TimestepEmbedding;
 import io.lcmlora.nn.Timesteps;
@@ -146,17 +148,161 @@ public final class UNet2DConditionModel {
         }
     }
 
+    /**
+     * The noise (or v/x0) prediction [B, out, H, W]. With grad mode on the graph is recorded as usual; with it off
+     * (sampling, the distillation teacher) every block frees its intermediates as it goes.
+     */
     public NDArray forward(Inputs in) {
         return forward(in, null);
     }
 
     /**
-     * The noise (or v/x0) prediction [B, out, H, W]. {@code tap}, when not null, receives intermediate
-     * activations under the golden set's {@code dbg} names (time_proj, time_embedding, conv_in, down_block_i, ...).
+     * {@link #forward(Inputs)}; {@code tap}, when not null, receives intermediate activations under the golden set's
+     * {@code dbg} names (time_proj, time_embedding, conv_in, down_block_i, ...).
      */
     public NDArray forward(Inputs in, BiConsumer<String, NDArray> tap) {
-        BiConsumer<String, NDArray> t = tap == null ? (k, v) -> { } : tap;
+        return forward(in, tap, JniUtils.isGradMode() ? BlockRunner.PLAIN : new FreeingRunner(tap == null));
+    }
+
+    /**
+     * The forward with every unit run as is whatever the grad mode (no per-block scopes, every intermediate kept
+     * until the caller's scope closes): the baseline that benchmarks compare the freeing no-grad forward with.
+     */
+    public NDArray forwardUnscoped(Inputs in) {
+        return forward(in, null, BlockRunner.PLAIN);
+    }
+
+    /**
+     * A forward to back-propagate with activation checkpointing at granularity {@code mode}: the segments run without
+     * a graph, and {@link Checkpointed#backward()} recomputes them one at a time. With {@link GradientCheckpointing#OFF},
+     * or with grad mode off, it is the plain {@link #forward(Inputs)} (and {@code backward()} does nothing).
+     */
+    public Checkpointed forwardCheckpointed(Inputs in, GradientCheckpointing mode) {
+        return switch (mode) {
+            case OFF -> new Checkpointed(forward(in), null);
+            case BLOCKS, TRANSFORMER -> {
+                if (!JniUtils.isGradMode()) {
+                    yield new Checkpointed(forward(in), null);
+                }
+                CheckpointTape tape = new CheckpointTape(mode);
+                NDArray out;
+                try (NoGrad ng = NoGrad.open()) {
+                    out = forward(in, null, tape);
+                }
+                tape.retain(out);
+                yield new Checkpointed(out, tape);
+            }
+        };
+    }
+
+    /** The result of {@link #forwardCheckpointed}: the prediction, and the rest of the backward pass. */
+    public static final class Checkpointed {
+        private final NDArray output;
+        private final CheckpointTape tape;
+
+        private Checkpointed(NDArray output, CheckpointTape tape) {
+            this.output = output;
+            this.tape = tape;
+        }
+
+        /** The prediction [B, out, H, W]; when checkpointed, a leaf whose gradient the caller's backward fills. */
+        public NDArray output() {
+            return output;
+        }
+
+        /**
+         * Finishes back-propagation into the UNet's parameters: call right after back-propagating a loss built on
+         * {@link #output()}, inside the same GradientCollector, before changing the adapters. Once only.
+         */
+        public void backward() {
+            if (tape != null) {
+                tape.backward();
+            }
+        }
+    }
+
+    /** The forward with every block and layer run through {@code r} (the seam: plain, freeing or checkpointing). */
+    NDArray forward(Inputs in, BiConsumer<String, NDArray> tap, BlockRunner r) {
+        BiConsumer<String, NDArray> t = (k, v) -> {
+            if (tap != null && !r.replaying()) {
+                r.keep(v);
+                tap.accept(k, v);
+            }
+        };
         NDArray sample = cast(in.sample());
+        long batch = sample.getShape().get(0);
+        NDArray context = cast(in.encoderHiddenStates());
+        r.constant(context);
+
+        // 1-3. prelude: time embedding, micro-conditioning, conv_in
+        NDList pre = r.run(BlockKind.PRELUDE, new NDList(), none -> prelude(in, sample, t));
+        NDArray emb = pre.get(0); // [B, T]
+        NDArray h = pre.get(1); // [B, C0, H, W]
+
+        // 3. encoder: down blocks collecting skips
+        List<NDArray> skips = new ArrayList<>();
+        skips.add(h);
+        for (int i = 0; i < downBlocks.size(); i++) {
+            DownBlock down = downBlocks.get(i);
+            NDList added = r.run(BlockKind.DOWN, new NDList(h, emb, context), x -> {
+                List<NDArray> s = new ArrayList<>();
+                down.forward(x.get(0), x.get(1), x.get(2), s, r);
+                return new NDList(s);
+            });
+            skips.addAll(added);
+            h = added.get(added.size() - 1); // the block's output is its last skip
+            t.accept("down_block_" + i, h);
+        }
+
+        // 4. middle
+        h = r.one(BlockKind.MID, x -> midBlock.forward(x.get(0), x.get(1), x.get(2), r), h, emb, context);
+        t.accept("mid_block", h);
+
+        // 5. decoder: up blocks consuming skips; explicit upsample sizes when H or W is not a multiple of 2^(n-1)
+        long factor = 1L << (upBlocks.size() - 1);
+        boolean explicitSize = sample.getShape().get(2) % factor != 0 || sample.getShape().get(3) % factor != 0;
+        for (int i = 0; i < upBlocks.size(); i++) {
+            UpBlock up = upBlocks.get(i);
+            int n = up.numResnets();
+            boolean last = i == upBlocks.size() - 1;
+            long[] size = null;
+            if (!last && explicitSize) {
+                NDArray next = skips.get(skips.size() - 1 - n);
+                size = new long[] {next.getShape().get(2), next.getShape().get(3)};
+            }
+            long[] upsampleSize = size;
+            List<NDArray> used = new ArrayList<>(skips.subList(skips.size() - n, skips.size()));
+            skips.subList(skips.size() - n, skips.size()).clear();
+            NDList inputs = new NDList(h);
+            inputs.addAll(used);
+            inputs.add(emb);
+            inputs.add(context);
+            NDArray prev = h;
+            h = r.one(BlockKind.UP, x -> up.forward(x.get(0), new ArrayList<>(x.subNDList(1, n + 1)), x.get(n + 1),
+                    x.get(n + 2), upsampleSize, r), inputs.toArray(new NDArray[0]));
+            t.accept("up_block_" + i, h);
+            if (r.freesConsumed()) {
+                prev.close();
+                used.forEach(NDArray::close);
+            }
+        }
+
+        // 6. output head
+        NDArray prev = h;
+        NDArray out = r.one(BlockKind.HEAD, x -> {
+            NDArray normed = convNormOut.forward(x.get(0));
+            t.accept("conv_norm_out", normed);
+            return convOut.forward(Ops.silu(normed));
+        }, h);
+        if (r.freesConsumed()) {
+            prev.close();
+            emb.close();
+        }
+        return out;
+    }
+
+    /** Steps 1-3 of the forward: (emb [B, T], conv_in(sample) [B, C0, H, W]). */
+    private NDList prelude(Inputs in, NDArray sample, BiConsumer<String, NDArray> t) {
         long batch = sample.getShape().get(0);
         NDManager m = sample.getManager();
 
@@ -191,41 +337,10 @@ public final class UNet2DConditionModel {
             emb = emb.add(aug);
         }
 
-        NDArray context = cast(in.encoderHiddenStates());
-
-        // 3. encoder: conv_in, down blocks collecting skips
+        // 3. conv_in
         NDArray h = convIn.forward(sample);
         t.accept("conv_in", h);
-        List<NDArray> skips = new ArrayList<>();
-        skips.add(h);
-        for (int i = 0; i < downBlocks.size(); i++) {
-            h = downBlocks.get(i).forward(h, emb, context, skips);
-            t.accept("down_block_" + i, h);
-        }
-
-        // 4. middle
-        h = midBlock.forward(h, emb, context);
-        t.accept("mid_block", h);
-
-        // 5. decoder: up blocks consuming skips; explicit upsample sizes when H or W is not a multiple of 2^(n-1)
-        long factor = 1L << (upBlocks.size() - 1);
-        boolean explicitSize = sample.getShape().get(2) % factor != 0 || sample.getShape().get(3) % factor != 0;
-        for (int i = 0; i < upBlocks.size(); i++) {
-            UpBlock up = upBlocks.get(i);
-            boolean last = i == upBlocks.size() - 1;
-            long[] size = null;
-            if (!last && explicitSize) {
-                NDArray next = skips.get(skips.size() - 1 - up.numResnets());
-                size = new long[] {next.getShape().get(2), next.getShape().get(3)};
-            }
-            h = up.forward(h, skips, emb, context, size);
-            t.accept("up_block_" + i, h);
-        }
-
-        // 6. output head
-        h = convNormOut.forward(h);
-        t.accept("conv_norm_out", h);
-        return convOut.forward(Ops.silu(h));
+        return new NDList(emb, h);
     }
 
     private NDArray cast(NDArray x) {

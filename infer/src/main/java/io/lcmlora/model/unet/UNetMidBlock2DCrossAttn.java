@@ -18,9 +18,10 @@ public final class UNetMidBlock2DCrossAttn {
         resnet1 = new ResnetBlock2D(vb.pp("resnets").pp(1), cfg);
     }
 
-    public NDArray forward(NDArray h, NDArray temb, NDArray context) {
-        h = resnet0.forward(h, temb);
-        h = attention.forward(h, context);
-        return resnet1.forward(h, temb);
+    /** Every unit runs through {@code r}. */
+    public NDArray forward(NDArray h, NDArray temb, NDArray context, BlockRunner r) {
+        h = r.one(BlockKind.RESNET, in -> resnet0.forward(in.get(0), in.get(1)), h, temb);
+        h = attention.forward(h, context, r);
+        return r.one(BlockKind.RESNET, in -> resnet1.forward(in.get(0), in.get(1)), h, temb);
     }
 }

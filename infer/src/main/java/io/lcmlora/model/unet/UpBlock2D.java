@@ -30,11 +30,13 @@ public final class UpBlock2D implements UpBlock {
     }
 
     @Override
-    public NDArray forward(NDArray h, List<NDArray> skips, NDArray temb, NDArray context, long[] upsampleSize) {
-        for (ResnetBlock2D r : resnets) {
-            h = SkipConcat.pop(h, skips); // [B, C, H, W] ++ [B, Cs, H, W] -> [B, C+Cs, H, W]
-            h = r.forward(h, temb);
+    public NDArray forward(NDArray h, List<NDArray> skips, NDArray temb, NDArray context, long[] upsampleSize, BlockRunner r) {
+        for (ResnetBlock2D res : resnets) {
+            NDArray skip = skips.remove(skips.size() - 1);
+            // [B, C, H, W] ++ [B, Cs, H, W] -> [B, C+Cs, H, W] -> resnet
+            h = r.one(BlockKind.RESNET, in -> res.forward(SkipConcat.concat(in.get(0), in.get(1)), in.get(2)), h, skip, temb);
         }
-        return upsampler == null ? h : SkipConcat.upsample(upsampler, h, upsampleSize);
+        return upsampler == null ? h
+                : r.one(BlockKind.UPSAMPLE, in -> SkipConcat.upsample(upsampler, in.get(0), upsampleSize), h);
     }
 }

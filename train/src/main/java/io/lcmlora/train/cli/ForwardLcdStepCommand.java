@@ -7,6 +7,7 @@ import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.SafeTensorsFile;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.lora.Adapters;
+import io.lcmlora.model.unet.GradientCheckpointing;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.SchedulerConfig;
@@ -52,10 +53,15 @@ public final class ForwardLcdStepCommand implements Callable<Integer> {
     @Option(names = "--timestep-scaling", defaultValue = "10", description = "factor on t in the boundary scalings; default ${DEFAULT-VALUE}")
     double timestepScaling;
 
+    @Option(names = "--gradient-checkpointing", defaultValue = "false", paramLabel = "MODE",
+            description = "activation checkpointing of the student pass, as distill.gradient_checkpointing: false, true"
+                    + " (= blocks), blocks or transformer (the gradients must not change)")
+    String gradientCheckpointing;
+
     @Override
     public Integer call() throws Exception {
         run(model, loraState, inputs, output, new LcdStep.Config(numDdimTimesteps, Loss.HUBER, huberC, guidance,
-                timestepScaling));
+                timestepScaling, GradientCheckpointing.parse(gradientCheckpointing)));
         return 0;
     }
 
@@ -80,7 +86,8 @@ public final class ForwardLcdStepCommand implements Callable<Integer> {
                     .metadata("num_ddim_timesteps", Integer.toString(config.numDdimTimesteps()))
                     .metadata("huber_c", Double.toString(config.huberC()))
                     .metadata("guidance_convention", config.guidance().name())
-                    .metadata("timestep_scaling", Double.toString(config.timestepScaling()));
+                    .metadata("timestep_scaling", Double.toString(config.timestepScaling()))
+                    .metadata("gradient_checkpointing", config.checkpointing().name().toLowerCase(java.util.Locale.ROOT));
             for (Map.Entry<String, NDArray> e : out.entrySet()) {
                 w.add(e.getKey(), e.getValue());
             }

@@ -128,6 +128,16 @@ final class ConfigBinder {
             throw typeError(key, "a string", v);
         }
         if (raw.isEnum()) {
+            if (v instanceof Boolean b) {
+                // an enum key that also takes true/false declares it with a static fromBoolean(boolean)
+                try {
+                    return raw.getMethod("fromBoolean", boolean.class).invoke(null, b);
+                } catch (NoSuchMethodException e) {
+                    // no boolean form: the error below lists the names
+                } catch (ReflectiveOperationException e) {
+                    throw new IllegalStateException(raw + ".fromBoolean", e);
+                }
+            }
             if (v instanceof String s) {
                 for (Object constant : raw.getEnumConstants()) {
                     if (((Enum) constant).name().equalsIgnoreCase(s.trim())) {

@@ -1,5 +1,7 @@
 package io.lcmlora.train.config;
 
+import io.lcmlora.model.unet.GradientCheckpointing;
+
 /**
  * Latent consistency distillation settings. Defaults: diffusers {@code train_lcm_distill_lora_sdxl_wds.py} argparse
  * defaults with its README command ({@code --loss_type huber}, {@code --max_train_steps 1000},
@@ -10,6 +12,10 @@ package io.lcmlora.train.config;
  * {@code cond + w * (cond - uncond)}, so w = 3..15 equals diffusers/Imagen guidance scale 4..16; with
  * {@link Guidance#IMAGEN} it is {@code uncond + w * (cond - uncond)}. The reference script's help text claims the
  * Imagen form but its code uses the LCM form.
+ *
+ * <p>{@code gradient_checkpointing} ({@code false}, {@code true} = {@code blocks}, {@code transformer}): activation
+ * checkpointing of the student pass, the one pass with gradients (see {@link GradientCheckpointing}); the gradients
+ * are the same, memory falls, each step costs one more UNet forward.
  */
 public record DistillConfig(
         int numDdimTimesteps,
@@ -21,7 +27,8 @@ public record DistillConfig(
         double timestepScaling,
         int maxTrainSteps,
         int gradientAccumulationSteps,
-        int trainBatchSize) {
+        int trainBatchSize,
+        GradientCheckpointing gradientCheckpointing) {
 
     public enum Guidance {
         /** {@code cond + w * (cond - uncond)}: LCM paper eq. / reference code. */
@@ -66,9 +73,13 @@ public record DistillConfig(
         Check.range("max_train_steps", maxTrainSteps, 1, 1_000_000_000);
         Check.range("gradient_accumulation_steps", gradientAccumulationSteps, 1, 4096);
         Check.range("train_batch_size", trainBatchSize, 1, 65536);
+        if (gradientCheckpointing == null) {
+            throw new ConfigException("gradient_checkpointing", "must be one of false, true (= blocks), "
+                    + ConfigBinder.enumValues(GradientCheckpointing.class));
+        }
     }
 
     public static DistillConfig defaults() {
-        return new DistillConfig(50, 3.0, 15.0, Guidance.LCM, Loss.HUBER, 0.001, 10.0, 1000, 1, 12);
+        return new DistillConfig(50, 3.0, 15.0, Guidance.LCM, Loss.HUBER, 0.001, 10.0, 1000, 1, 12, GradientCheckpointing.OFF);
     }
 }

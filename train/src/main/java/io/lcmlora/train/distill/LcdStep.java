@@ -2,7 +2,9 @@ package io.lcmlora.train.distill;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
 import io.lcmlora.lora.Adapters;
+import io.lcmlora.model.unet.GradientCheckpointing;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Ops;
@@ -29,8 +31,12 @@ public final class LcdStep {
      * @param huberC the pseudo-Huber constant c
      * @param timestepScaling the factor on t in the boundary scalings c_skip(t), c_out(t) (10 in the SDXL recipe)
      */
-    public record Config(int numDdimTimesteps, Loss loss, double huberC, Guidance guidance, double timestepScaling) {
+    public record Config(int numDdimTimesteps, Loss loss, double huberC, Guidance guidance, double timestepScaling,
+            GradientCheckpointing checkpointing) {
         public Config {
+            if (checkpointing == null) {
+                throw new IllegalArgumentException("gradient checkpointing must be one of false, blocks, transformer");
+            }
             if (numDdimTimesteps < 1 || numDdimTimesteps > 1000) {
                 throw new IllegalArgumentException("num_ddim_timesteps must be in [1, 1000], got " + numDdimTimesteps);
             }
@@ -42,6 +48,11 @@ public final class LcdStep {
             }
         }
 
+        /** Without activation checkpointing. */
+        public Config(int numDdimTimesteps, Loss loss, double huberC, Guidance guidance, double timestepScaling) {
+            this(numDdimTimesteps, loss, huberC, guidance, timestepScaling, GradientCheckpointing.OFF);
+        }
+
         /** The reference recipe: N = 50, Huber with c = 0.001, the script's (LCM-form) guidance, timestep scaling 10. */
         public static Config reference() {
             return of(DistillConfig.defaults());
@@ -49,7 +60,8 @@ public final class LcdStep {
 
         /** The step settings of a run's {@code distill} section. */
         public static Config of(DistillConfig d) {
-            return new Config(d.numDdimTimesteps(), d.loss(), d.huberC(), d.guidanceConvention(), d.timestepScaling());
+            return new Config(d.numDdimTimesteps(), d.loss(), d.huberC(), d.guidanceConvention(), d.timestepScaling(),
+                    d.gradientCheckpointing());
         }
     }
 
@@ -62,8 +74,21 @@ public final class LcdStep {
      */
     public record Draws(long[] index, NDArray noise, float[] w) {}
 
-    /** The loss (with a graph to the LoRA parameters) and, on request, every intermediate under its golden name. */
-    public record Result(NDArray loss, Map<String, NDArray> intermediates) {}
+    /**
+     * The loss (with a graph to the LoRA parameters) and, on request, every intermediate under its golden name.
+     * Back-propagate it with {@link #backward}, which also completes a checkpointed student pass.
+     */
+    public record Result(NDArray loss, Map<String, NDArray> intermediates, UNet2DConditionModel.Checkpointed student) {
+        /**
+         * Back-propagates {@code scaled} (the loss, or the loss times a factor such as 1 / accumulation) into the LoRA
+         * parameters' gradients: the collector's backward to the student prediction, then the recomputation of the
+         * student's checkpointed segments (nothing more when checkpointing is off).
+         */
+        public void backward(GradientCollector gc, NDArray scaled) {
+            gc.backward(scaled);
+            student.backward();
+        }
+    }
 
     private final UNet2DConditionModel unet;
     private final Adapters adapters;
@@ -96,8 +121,9 @@ public final class LcdStep {
     }
 
     /**
-     * Runs steps 1-6 and returns the loss. Call inside an open GradientCollector to train; the teacher and target
-     * passes run under no-grad whatever the caller's mode.
+     * Runs steps 1-6 and returns the loss. Call inside an open GradientCollector to train, and back-propagate with
+     * {@link Result#backward}; the teacher and target passes run under no-grad whatever the caller's mode (each UNet
+     * block freeing its intermediates as it goes), the student with {@link Config#checkpointing()}.
      */
     public Result run(Batch batch, Draws draws, boolean keepIntermediates) {
         Map<String, NDArray> out = new LinkedHashMap<>();
@@ -171,7 +197,9 @@ public final class LcdStep {
         }
 
         // 6. student f_theta(x_{t_{n+k}}, t_{n+k}) = c_skip x + c_out x0 (the only pass with gradients), loss d(f, target)
-        NDArray studentOut = predict(xStart, tStart, batch.promptEmbeds(), batch.textEmbeds(), batch.timeIds());
+        UNet2DConditionModel.Checkpointed student = unet.forwardCheckpointed(
+                inputs(xStart, tStart, batch.promptEmbeds(), batch.textEmbeds(), batch.timeIds()), config.checkpointing());
+        NDArray studentOut = toLossType(student.output(), xStart);
         NDArray studentX0 = x0(studentOut, xStart, tStart);
         NDArray modelPred = cSkipStart.mul(xStart).add(cOutStart.mul(studentX0));
         NDArray loss = consistencyLoss(config.loss(), modelPred, target, config.huberC());
@@ -185,7 +213,7 @@ public final class LcdStep {
             out.put("student_pred_x0", studentX0);
             out.put("model_pred", modelPred);
         }
-        return new Result(loss, out);
+        return new Result(loss, out, student);
     }
 
     /** d(f, target): pseudo-Huber {@code mean(sqrt((a - b)^2 + c^2) - c)} or {@code mean((a - b)^2)}. */
@@ -198,12 +226,20 @@ public final class LcdStep {
     }
 
     private NDArray predict(NDArray x, long[] ts, NDArray context, NDArray pooled, NDArray timeIds) {
+        return toLossType(unet.forward(inputs(x, ts, context, pooled, timeIds)), x);
+    }
+
+    private static UNet2DConditionModel.Inputs inputs(NDArray x, long[] ts, NDArray context, NDArray pooled, NDArray timeIds) {
         double[] d = new double[ts.length];
         for (int i = 0; i < ts.length; i++) {
             d[i] = ts[i];
         }
-        NDArray y = unet.forward(new UNet2DConditionModel.Inputs(x, d, context, pooled, timeIds));
-        return Ops.castInGraph(y, switch (x.getDataType()) { // the loss is computed in fp32 for half-precision UNets
+        return new UNet2DConditionModel.Inputs(x, d, context, pooled, timeIds);
+    }
+
+    /** The UNet output in the loss's dtype (fp16 / bf16 -> fp32, inside the graph). */
+    private static NDArray toLossType(NDArray y, NDArray x) {
+        return Ops.castInGraph(y, switch (x.getDataType()) {
             case FLOAT16, BFLOAT16 -> DataType.FLOAT32;
             default -> x.getDataType();
         });

@@ -64,14 +64,14 @@ public final class LcdStepCheck {
                 case L2 -> "l2";
             };
             LcdStep step = new LcdStep(unet, adapters, schedule, new LcdStep.Config(config.numDdimTimesteps(), loss,
-                    config.huberC(), config.guidance(), config.timestepScaling()));
+                    config.huberC(), config.guidance(), config.timestepScaling(), config.checkpointing()));
             for (LoraAdapter a : lora.values()) {
                 JniUtils.zeroGrad((PtNDArray) a.a());
                 JniUtils.zeroGrad((PtNDArray) a.b());
             }
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 LcdStep.Result r = step.run(batch, draws, true);
-                gc.backward(lossScale == 1.0 ? r.loss() : io.lcmlora.nn.Ops.mulScalar(r.loss(), lossScale));
+                r.backward(gc, lossScale == 1.0 ? r.loss() : io.lcmlora.nn.Ops.mulScalar(r.loss(), lossScale));
                 if (loss == Loss.HUBER) {
                     out.putAll(r.intermediates());
                 }

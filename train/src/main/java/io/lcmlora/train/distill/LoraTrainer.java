@@ -102,7 +102,8 @@ public final class LoraTrainer implements AutoCloseable {
             for (int i = 0; i < accumulation; i++) {
                 Micro m = micro.apply(i);
                 try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                    NDArray loss = lcd.run(m.batch(), m.draws(), false).loss();
+                    LcdStep.Result r = lcd.run(m.batch(), m.draws(), false);
+                    NDArray loss = r.loss();
                     if (poison && i == 0) {
                         loss = Ops.mulScalar(loss, Double.NaN);
                     }
@@ -114,7 +115,7 @@ public final class LoraTrainer implements AutoCloseable {
                     }
                     sum += value;
                     double factor = scaler.scale() / accumulation;
-                    gc.backward(factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
+                    r.backward(gc, factor == 1.0 ? loss : Ops.mulScalar(loss, factor));
                 }
             }
             double scale = scaler.scale();

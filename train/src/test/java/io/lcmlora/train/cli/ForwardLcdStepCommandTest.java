@@ -14,6 +14,15 @@ class ForwardLcdStepCommandTest {
 
     @Test
     void goldenDrawsThroughTheCliReproduceTheReference(@TempDir Path tmp) throws Exception {
+        goldenThroughTheCli(tmp);
+    }
+
+    @Test
+    void withGradientCheckpointingTheCliStillReproducesTheReference(@TempDir Path tmp) throws Exception {
+        goldenThroughTheCli(tmp, "--gradient-checkpointing", "true");
+    }
+
+    static void goldenThroughTheCli(Path tmp, String... extra) throws Exception {
         Path in = tmp.resolve("in.safetensors");
         Path out = tmp.resolve("out.safetensors");
         try (SafeTensorsFile g = SafeTensorsFile.open(GOLDEN.resolve("lcd_step/step.safetensors"))) {
@@ -23,9 +32,12 @@ class ForwardLcdStepCommandTest {
                 w.add(n, info.dtype(), info.shape(), g.bytes(n));
             }
             w.write(in);
-            int rc = Main.commandLine().execute("forward", "lcd-step", "--model", GOLDEN.resolve("unet").toString(),
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("forward", "lcd-step",
+                    "--model", GOLDEN.resolve("unet").toString(),
                     "--lora-state", GOLDEN.resolve("lcd_step/lora_state.safetensors").toString(),
-                    "--inputs", in.toString(), "--output", out.toString());
+                    "--inputs", in.toString(), "--output", out.toString()));
+            args.addAll(java.util.List.of(extra));
+            int rc = Main.commandLine().execute(args.toArray(new String[0]));
             assertEquals(0, rc);
             try (SafeTensorsFile o = SafeTensorsFile.open(out)) {
                 for (String loss : new String[] {"loss_huber", "loss_l2"}) {
