@@ -40,6 +40,7 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
         cli.getSubcommands().get("bench").addSubcommand("distill", new BenchDistillCommand());
+        cli.getSubcommands().get("bench").addSubcommand("workload", new BenchWorkloadCommand());
         return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
             if (System.getenv("LCM_DEBUG") != null) {
