@@ -6,6 +6,7 @@ import io.lcmlora.lora.Adapters;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.schedule.BoundaryScalings;
 import io.lcmlora.schedule.Coefficients;
 import io.lcmlora.schedule.DdimSolver;
@@ -180,8 +181,11 @@ public final class LcdStep {
         for (int i = 0; i < ts.length; i++) {
             d[i] = ts[i];
         }
-        NDArray y = unet.forward(new UNet2DConditionModel.Inputs(x, d, context, pooled, timeIds));
-        return Ops.castInGraph(y, x.getDataType() == DataType.FLOAT16 ? DataType.FLOAT32 : x.getDataType());
+        // one scope per UNet pass: only the prediction outlives it (with gradients, autograd holds what backward needs)
+        return Scopes.keepOnly(() -> {
+            NDArray y = unet.forward(new UNet2DConditionModel.Inputs(x, d, context, pooled, timeIds));
+            return Ops.castInGraph(y, x.getDataType() == DataType.FLOAT16 ? DataType.FLOAT32 : x.getDataType());
+        });
     }
 
     private NDArray x0(NDArray out, NDArray x, long[] ts) {
