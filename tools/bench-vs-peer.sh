@@ -7,7 +7,8 @@
 # Set-up of the peer (outside the project): ../shared/peer/README.md. Then
 #   PEER_LAB=<writable copy of ../shared/peer> REFLAB=<its checkouts> tools/bench-vs-peer.sh
 # Options (environment): ROUNDS (default 2), CONFIGS (default "public small mid"), MEASURES (default
-# "unet_fwd sample4 lcd_step"), OUT (a folder for the raw lines; default a temporary one).
+# "unet_fwd sample4 lcd_step"), OUT (a folder for the raw lines; default a temporary one), QUICK=1 (5 timed
+# iterations and 1 warm-up everywhere).
 # About 12-15 minutes unattended on a quiet 2-core machine with the defaults.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,7 @@ golden="$(cd "$root/../shared/golden" 2>/dev/null && pwd || true)"
 
 # timed iterations / warm-up per cell: enough for a stable median, small enough for ~6 minutes a round
 iters() {
+  if [[ "${QUICK:-0}" == 1 ]]; then echo "5 1"; return; fi   # QUICK=1: the peer's minimum, for a loaded machine
   case "$1/$2" in
     public/unet_fwd) echo "20 3" ;;
     public/*) echo "10 2" ;;

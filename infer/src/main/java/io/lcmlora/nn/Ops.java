@@ -37,8 +37,6 @@ public final class Ops {
             + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n"
             + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.silu(x)\n"
-            + "  def gelu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
-            + "    return torch.gelu(x)\n"
             + "  def gelu_tanh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
@@ -149,9 +147,12 @@ public final class Ops {
         return call("silu", x);
     }
 
-    /** Exact (erf) GELU. */
+    /**
+     * Exact (erf) GELU, as a direct JNI op ({@code torch::nn::functional::gelu}, approximate "none"): the same kernel as
+     * the TorchScript route without its per-call cost (a marker input, IValue conversions, the graph executor).
+     */
     public static NDArray gelu(NDArray x) {
-        return call("gelu", x);
+        return x.getNDArrayInternal().gelu();
     }
 
     public static NDArray geluTanh(NDArray x) {
