@@ -303,15 +303,22 @@ public final class SafeTensorsFile implements AutoCloseable {
     /** A floating tensor's values widened to float (F16/BF16/F64 converted). */
     public float[] floats(String name) throws IOException {
         TensorInfo t = info(name);
+        if (!t.dtype().isFloating()) {
+            throw err(path, "tensor '" + name + "' is " + t.dtype() + ", expected a floating dtype");
+        }
         ByteBuffer b = bytes(name);
         int n = Math.toIntExact(t.numel());
         float[] out = new float[n];
-        switch (t.dtype()) {
-            case F32 -> b.asFloatBuffer().get(out);
-            case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) b.getDouble(i * 8); }
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Half.toFloat(b.getShort(i * 2)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((b.getShort(i * 2) & 0xFFFF) << 16); }
-            default -> throw err(path, "tensor '" + name + "' is " + t.dtype() + ", expected a floating dtype");
+        try {
+            switch (t.dtype()) {
+                case F32 -> b.asFloatBuffer().get(out);
+                case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) b.getDouble(i * 8); }
+                case F16 -> { for (int i = 0; i < n; i++) out[i] = Half.toFloat(b.getShort(i * 2)); }
+                case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((b.getShort(i * 2) & 0xFFFF) << 16); }
+                default -> throw err(path, "tensor '" + name + "' is " + t.dtype() + ", expected a floating dtype");
+            }
+        } finally {
+            Unmapper.unmap(b);
         }
         return out;
     }
@@ -321,7 +328,12 @@ public final class SafeTensorsFile implements AutoCloseable {
         TensorInfo t = info(name);
         if (t.dtype() == DType.F64) {
             double[] out = new double[Math.toIntExact(t.numel())];
-            bytes(name).asDoubleBuffer().get(out);
+            ByteBuffer b = bytes(name);
+            try {
+                b.asDoubleBuffer().get(out);
+            } finally {
+                Unmapper.unmap(b);
+            }
             return out;
         }
         float[] f = floats(name);
@@ -338,12 +350,16 @@ public final class SafeTensorsFile implements AutoCloseable {
         ByteBuffer b = bytes(name);
         int n = Math.toIntExact(t.numel());
         long[] out = new long[n];
-        switch (t.dtype()) {
-            case I64 -> b.asLongBuffer().get(out);
-            case I32 -> { for (int i = 0; i < n; i++) out[i] = b.getInt(i * 4); }
-            case I8, BOOL -> { for (int i = 0; i < n; i++) out[i] = b.get(i); }
-            case U8 -> { for (int i = 0; i < n; i++) out[i] = b.get(i) & 0xFF; }
-            default -> throw err(path, "tensor '" + name + "' is " + t.dtype() + ", expected an integer dtype");
+        try {
+            switch (t.dtype()) {
+                case I64 -> b.asLongBuffer().get(out);
+                case I32 -> { for (int i = 0; i < n; i++) out[i] = b.getInt(i * 4); }
+                case I8, BOOL -> { for (int i = 0; i < n; i++) out[i] = b.get(i); }
+                case U8 -> { for (int i = 0; i < n; i++) out[i] = b.get(i) & 0xFF; }
+                default -> throw err(path, "tensor '" + name + "' is " + t.dtype() + ", expected an integer dtype");
+            }
+        } finally {
+            Unmapper.unmap(b);
         }
         return out;
     }
@@ -357,7 +373,7 @@ public final class SafeTensorsFile implements AutoCloseable {
      * Loads a tensor as an engine-owned array, converting floating data to {@code target} when it is not
      * null. The result never shares memory with the file: the engine's same-type {@code toType(t, true)} is
      * not a copy in DJL 0.36 (its JNI calls {@code Tensor.to(device, dtype)}, which returns the tensor itself),
-     * so the mapped view is cloned, or converted, and the mapping is dropped before this returns. The array
+     * so the mapped view is cloned, or converted, and the window is unmapped before this returns (not left to the GC). The array
      * stays valid after {@link #close()} and in-place ops on it are safe. It is left unnamed: DJL passes arrays
      * whose names contain dots to TorchScript methods as dictionary arguments.
      */
@@ -374,12 +390,15 @@ public final class SafeTensorsFile implements AutoCloseable {
         } else if (t.numel() == 0) {
             out = manager.zeros(shape, want);
         } else {
+            ByteBuffer window = bytes(name);
             try (NDManager tmp = manager.newSubManager()) {
                 // [numel] bytes of the file, zero-copy: valid only while `mapped` and its buffer live
-                NDArray mapped = tmp.create(bytes(name), shape, natural);
+                NDArray mapped = tmp.create(window, shape, natural);
                 out = want == natural ? mapped.duplicate() : mapped.toType(want, false);
                 out.attach(manager);
             }
+            // the copy is engine-owned and `mapped` is closed: unmap now, or the pages read stay resident until a GC
+            Unmapper.unmap(window);
         }
         return out;
     }

@@ -70,7 +70,11 @@ public abstract class AdaptableLayer {
         NDArray y = base(x);
         if (deltasEnabled) {
             for (Delta d : deltas) {
-                y = y.add(d.apply(x));
+                NDArray dy = d.apply(x);
+                NDArray sum = y.add(dy);
+                y.close();
+                dy.close();
+                y = sum;
             }
         }
         return y;

@@ -35,23 +35,34 @@ public final class Attention {
         toOut = new Linear(vb.pp("to_out").pp(0), c.inner(), c.queryDim(), true);
     }
 
-    /** x [B, T, Cq], context [B, S, Cc] or null (self-attention) -> [B, T, Cq]. */
+    /**
+     * x [B, T, Cq], context [B, S, Cc] or null (self-attention) -> [B, T, Cq]. Intermediates are closed once consumed
+     * (freed at once without gradients; autograd holds what backward needs).
+     */
     public NDArray forward(NDArray x, NDArray context) {
         NDArray ctx = context == null ? x : context;
         NDArray q = heads(toQ.forward(x));
         NDArray k = heads(toK.forward(ctx));
         NDArray v = heads(toV.forward(ctx));
         NDArray o = Ops.attention(q, k, v); // [B, H, T, D]
+        q.close();
+        k.close();
+        v.close();
         long b = o.getShape().get(0);
         long t = o.getShape().get(2);
-        o = o.transpose(0, 2, 1, 3).reshape(b, t, c.inner()); // [B, H, T, D] -> [B, T, H*D]
-        return toOut.forward(o);
+        NDArray merged = o.transpose(0, 2, 1, 3).reshape(b, t, c.inner()); // [B, H, T, D] -> [B, T, H*D]
+        o.close();
+        NDArray y = toOut.forward(merged);
+        merged.close();
+        return y;
     }
 
     /** [B, T, H*D] -> [B, H, T, D]. */
     private NDArray heads(NDArray x) {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
-        return x.reshape(b, t, c.heads(), c.headDim()).transpose(0, 2, 1, 3);
+        NDArray y = x.reshape(b, t, c.heads(), c.headDim()).transpose(0, 2, 1, 3); // a view of x's storage
+        x.close();
+        return y;
     }
 }

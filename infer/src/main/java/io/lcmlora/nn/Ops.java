@@ -3,6 +3,7 @@ package io.lcmlora.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDManager;
@@ -13,6 +14,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Tensor operations the model code uses, in one place. Ops DJL 0.36 lacks (group_norm, fused
@@ -31,8 +34,6 @@ public final class Ops {
             + "SDPA"
             + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.silu(x)\n"
-            + "  def gelu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
-            + "    return torch.gelu(x)\n"
             + "  def gelu_tanh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
@@ -89,20 +90,42 @@ public final class Ops {
         return module;
     }
 
+    /** One method-name marker per TorchScript method, made once (DJL reads the method from the last input's name). */
+    private static final Map<String, NDArray> MARKERS = new ConcurrentHashMap<>();
+    /** Constant 0-dim arguments (group counts, epsilons), made once per value instead of twice per call. */
+    private static final Map<Object, NDArray> CONSTANTS = new ConcurrentHashMap<>();
+
+    private static NDArray marker(String method) {
+        return MARKERS.computeIfAbsent(method, k -> {
+            module();
+            NDArray mk = moduleManager.create(0f);
+            mk.setName("module_method:" + k);
+            NDScope.unregister(mk); // made once, for the JVM's life: never closed by the scope that happens to be open
+            return mk;
+        });
+    }
+
+    /** An engine-owned 0-dim constant on the CPU that lives as long as the ops module (INT64 or FLOAT64). */
+    private static NDArray constant(Object key, DataType type, double value) {
+        return CONSTANTS.computeIfAbsent(key, k -> {
+            module();
+            NDArray c = moduleManager.full(new Shape(), (float) value, type);
+            NDScope.unregister(c); // made once, for the JVM's life: never closed by the scope that happens to be open
+            return c;
+        });
+    }
+
     /**
      * Runs a TorchScript method. Inputs must be unnamed: DJL packs arrays whose names contain dots into
-     * dictionary arguments.
+     * dictionary arguments. The result belongs to the first input's manager.
      */
     private static NDArray call(String method, NDArray... xs) {
         NDList in = new NDList(xs.length + 1);
         for (NDArray x : xs) {
             in.add(x);
         }
-        NDArray marker = xs[0].getManager().create(0f);
-        marker.setName("module_method:" + method);
-        in.add(marker);
+        in.add(marker(method));
         NDList out = IValueUtils.forward(module(), in, true);
-        marker.close();
         return out.singletonOrThrow();
     }
 
@@ -121,13 +144,9 @@ public final class Ops {
 
     /** torch.group_norm over NCHW (or N,C,*). */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
-        NDManager m = x.getManager();
-        NDArray g = m.full(new Shape(), groups, DataType.INT64);
-        NDArray e = m.full(new Shape(), (float) eps, DataType.FLOAT64);
-        NDArray y = call("group_norm", x, weight, bias, g, e);
-        g.close();
-        e.close();
-        return y;
+        NDArray g = constant(groups, DataType.INT64, groups);
+        NDArray e = constant(eps, DataType.FLOAT64, eps);
+        return call("group_norm", x, weight, bias, g, e);
     }
 
     /** torch.nn.functional.layer_norm over the last dimension. */
@@ -152,9 +171,12 @@ public final class Ops {
         return call("silu", x);
     }
 
-    /** Exact (erf) GELU. */
+    /**
+     * Exact (erf) GELU, as a direct JNI op ({@code torch::nn::functional::gelu}, approximate "none"): the same kernel as
+     * the TorchScript route without its per-call cost (a marker input, IValue conversions, the graph executor).
+     */
     public static NDArray gelu(NDArray x) {
-        return call("gelu", x);
+        return x.getNDArrayInternal().gelu();
     }
 
     public static NDArray geluTanh(NDArray x) {

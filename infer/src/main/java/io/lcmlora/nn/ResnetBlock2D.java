@@ -33,15 +33,38 @@ public final class ResnetBlock2D {
         convShortcut = c.in() != c.out() ? new Conv2d(vb.pp("conv_shortcut"), c.in(), c.out(), 1, 1, 0) : null;
     }
 
-    /** x [B, Cin, H, W], temb [B, T] or null -> [B, Cout, H, W]. */
+    /**
+     * x [B, Cin, H, W], temb [B, T] or null -> [B, Cout, H, W]. Each intermediate is closed as soon as the next op
+     * has consumed it: that frees it at once without gradients, and with gradients autograd keeps its own reference
+     * to whatever backward needs, so the memory then lives exactly as long as the graph does.
+     */
     public NDArray forward(NDArray x, NDArray temb) {
-        NDArray h = conv1.forward(Ops.silu(norm1.forward(x)));
+        NDArray n1 = norm1.forward(x);
+        NDArray a1 = Ops.silu(n1);
+        n1.close();
+        NDArray h = conv1.forward(a1);
+        a1.close();
         if (timeEmbProj != null) {
-            NDArray t = timeEmbProj.forward(Ops.silu(temb)); // [B, Cout]
-            h = h.add(t.expandDims(2).expandDims(3));
+            NDArray at = Ops.silu(temb);
+            NDArray t = timeEmbProj.forward(at); // [B, Cout]
+            at.close();
+            NDArray sum = h.add(t.expandDims(2).expandDims(3));
+            h.close();
+            t.close();
+            h = sum;
         }
-        h = conv2.forward(Ops.silu(norm2.forward(h)));
+        NDArray n2 = norm2.forward(h);
+        h.close();
+        NDArray a2 = Ops.silu(n2);
+        n2.close();
+        h = conv2.forward(a2);
+        a2.close();
         NDArray skip = convShortcut != null ? convShortcut.forward(x) : x;
-        return skip.add(h);
+        NDArray out = skip.add(h);
+        h.close();
+        if (skip != x) {
+            skip.close();
+        }
+        return out;
     }
 }

@@ -23,7 +23,15 @@ public final class FeedForward {
     /** [B, T, dim] -> [B, T, dim]. */
     public NDArray forward(NDArray x) {
         NDArray p = proj.forward(x);
-        NDList hg = p.split(2, p.getShape().dimension() - 1); // [B, T, 2*inner] -> 2 x [B, T, inner]
-        return out.forward(hg.get(0).mul(Ops.gelu(hg.get(1))));
+        NDList hg = p.split(2, p.getShape().dimension() - 1); // [B, T, 2*inner] -> 2 x [B, T, inner] (views of p)
+        NDArray gate = Ops.gelu(hg.get(1));
+        NDArray h = hg.get(0).mul(gate);
+        // closed once consumed: freed at once without gradients, autograd keeps what backward needs
+        p.close();
+        hg.close();
+        gate.close();
+        NDArray y = out.forward(h);
+        h.close();
+        return y;
     }
 }

@@ -42,6 +42,7 @@ public final class Main implements Runnable {
         cli.getSubcommands().get("forward").addSubcommand("lcd-step", new ForwardLcdStepCommand());
         cli.getSubcommands().get("bench").addSubcommand("distill", new BenchDistillCommand());
         cli.getSubcommands().get("bench").addSubcommand("checkpointing", new BenchCheckpointingCommand());
+        cli.getSubcommands().get("bench").addSubcommand("workload", new BenchWorkloadCommand());
         return cli.setExecutionExceptionHandler((ex, cl, parsed) -> {
             cl.getErr().println("error: " + ErrorMessages.describe(ex));
             if (System.getenv("LCM_DEBUG") != null) {

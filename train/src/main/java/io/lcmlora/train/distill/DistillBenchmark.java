@@ -1,11 +1,15 @@
 package io.lcmlora.train.distill;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.lcmlora.bench.LoopStats;
 import io.lcmlora.bench.Memory;
 import io.lcmlora.bench.RandomWeights;
 import io.lcmlora.bench.UNetBenchmark;
+import io.lcmlora.bench.Workload;
+import io.lcmlora.bench.WorkloadBenchmark;
 import io.lcmlora.model.unet.UNet2DConditionConfig;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.schedule.NoiseSchedule;
@@ -99,6 +103,42 @@ public final class DistillBenchmark {
                 }
                 return new Result(String.format(Locale.ROOT, "%s unet (%,d params) rank %d latent %dx%d batch %d", preset,
                         unet.parameterCount(), rank, latent, latent, batch), steps, total / steps, Memory.peakRssMiB());
+            }
+        }
+    }
+
+    /**
+     * {@code lcd_step} of the side-by-side workloads: one optimizer update of LCM-LoRA distillation per iteration with
+     * cached latents (fixed latents and conditioning, fresh draws n, noise and w each step), as the reference script's
+     * loop body: student fwd+bwd with a rank-r LoRA on the LCM-LoRA targets (alpha = r), teacher cond + uncond with
+     * adapters off and the target pass without gradients, pseudo-Huber c = 0.001, global-norm clipping at 1.0, AdamW
+     * (lr 1e-6, weight decay 0.01). {@code accumulation} micro-batches per update (1 = the reference setting).
+     */
+    public static LoopStats workload(Workload w, int warmup, int iters, int accumulation) throws IOException {
+        TrainConfig config = TrainConfig.parse("lora: {rank: " + w.rank() + ", alpha: " + w.rank() + ".0}\n"
+                + "distill: {train_batch_size: " + w.batch() + ", gradient_accumulation_steps: " + accumulation
+                + ", loss: huber, huber_c: 0.001}\noptim: {weight_decay: 0.01, max_grad_norm: 1.0}\n"
+                + "precision: {device: cpu, weights_dtype: fp32}\n");
+        try (NDManager nd = NDManager.newBaseManager()) {
+            UNet2DConditionModel unet = WorkloadBenchmark.unet(w, nd);
+            UNet2DConditionConfig cfg = unet.config();
+            Rng rng = Rng.seeded(1);
+            Shape ls = new Shape(w.batch(), cfg.inChannels(), w.latent(), w.latent());
+            NDArray latents = rng.randn(nd, ls);
+            WorkloadBenchmark.Conditioning c = WorkloadBenchmark.Conditioning.random(nd, cfg, w.batch());
+            try (LoraTrainer trainer = new LoraTrainer(unet, NoiseSchedule.of(SchedulerConfig.sdxl()), config, nd)) {
+                String measure = accumulation == 1 ? Workload.Measure.LCD_STEP.id()
+                        : Workload.Measure.LCD_STEP.id() + "_accum" + accumulation;
+                return LoopStats.run(w.name(), measure, warmup, iters, s -> trainer.update(i -> {
+                    long[] index = new long[w.batch()];
+                    float[] gw = new float[w.batch()];
+                    for (int k = 0; k < w.batch(); k++) {
+                        index[k] = rng.nextInt(50);
+                        gw[k] = (float) rng.uniform(3, 15);
+                    }
+                    return new LoraTrainer.Micro(new LcdStep.Batch(latents, c.context(), c.textEmbeds(), c.timeIds()),
+                            new LcdStep.Draws(index, rng.randn(latents.getManager(), ls), gw));
+                }, 1e-6, s + 1, false));
             }
         }
     }

@@ -8,6 +8,7 @@ import io.lcmlora.model.unet.GradientCheckpointing;
 import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.schedule.BoundaryScalings;
 import io.lcmlora.schedule.Coefficients;
 import io.lcmlora.schedule.DdimSolver;
@@ -225,8 +226,9 @@ public final class LcdStep {
         };
     }
 
+    /** A no-grad UNet pass in its own scope: only the prediction outlives it. */
     private NDArray predict(NDArray x, long[] ts, NDArray context, NDArray pooled, NDArray timeIds) {
-        return toLossType(unet.forward(inputs(x, ts, context, pooled, timeIds)), x);
+        return Scopes.keepOnly(() -> toLossType(unet.forward(inputs(x, ts, context, pooled, timeIds)), x));
     }
 
     private static UNet2DConditionModel.Inputs inputs(NDArray x, long[] ts, NDArray context, NDArray pooled, NDArray timeIds) {

@@ -25,7 +25,8 @@ import java.util.function.IntFunction;
 /**
  * One optimizer update of LCM-LoRA distillation on a frozen UNet: {@code gradient_accumulation_steps} micro-batches
  * of {@link LcdStep} (each loss divided by the accumulation count, as accelerate does), gradient clipping by global
- * norm, AdamW on the fp32 LoRA masters. Everything a step allocates lives in one {@link NDScope}.
+ * norm, AdamW on the fp32 LoRA masters. A step runs in one {@link NDScope}, each micro-batch in a nested one (memory
+ * flat in the accumulation count) and each UNet pass in a scope of its own that keeps only its prediction.
  *
  * <p>With fp16 frozen weights the LoRA computes in fp16 copies and the loss is multiplied by a dynamic
  * {@link LossScaler} (initial {@code precision.loss_scale}) before backward; the fp32 gradients are unscaled before
@@ -89,8 +90,8 @@ public final class LoraTrainer implements AutoCloseable {
     }
 
     /**
-     * Runs one update at learning rate {@code lr}. {@code micro} builds micro-batch i (called inside the step's
-     * scope). {@code step} (1-based) names the update in messages; {@code poison} replaces the first micro-batch's
+     * Runs one update at learning rate {@code lr}. {@code micro} builds micro-batch i (called inside that
+     * micro-batch's scope: what it creates is closed after the micro-batch's backward). {@code step} (1-based) names the update in messages; {@code poison} replaces the first micro-batch's
      * loss by NaN (tests of the non-finite stop).
      *
      * @throws NonFiniteLossException when a loss is NaN/infinite (nothing is applied)
@@ -100,8 +101,11 @@ public final class LoraTrainer implements AutoCloseable {
         try (NDScope scope = new NDScope()) {
             double sum = 0;
             for (int i = 0; i < accumulation; i++) {
-                Micro m = micro.apply(i);
-                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                // one scope per micro-batch: its inputs, graph handles and loss are freed before the next one, so
+                // memory is flat in the accumulation count (the gradients accumulate on the LoRA arrays, outside)
+                try (NDScope microScope = new NDScope();
+                        GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    Micro m = micro.apply(i);
                     LcdStep.Result r = lcd.run(m.batch(), m.draws(), false);
                     NDArray loss = r.loss();
                     if (poison && i == 0) {

@@ -1,0 +1,70 @@
+package io.lcmlora.bench;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Per-iteration wall times of a benchmark loop (warm-up excluded) and its memory: the process peak RSS (setup
+ * included) and the loop's own peak (the kernel's peak counter reset after setup, so the warm-up iterations count
+ * but the model build does not), the same two numbers {@code ../shared/peer/peer_bench.py} reports.
+ */
+public record LoopStats(String config, String measure, double[] seconds, double peakRssMiB, double peakLoopMiB,
+        double setupRssMiB, int warmup) {
+    public LoopStats {
+        if (seconds.length == 0) {
+            throw new IllegalArgumentException(config + "/" + measure + ": no timed iterations");
+        }
+        seconds = seconds.clone();
+    }
+
+    /** One iteration of the measured workload. */
+    @FunctionalInterface
+    public interface Body {
+        void run(int iteration);
+    }
+
+    /** Runs {@code warmup} untimed then {@code iters} timed iterations of {@code body}. */
+    public static LoopStats run(String config, String measure, int warmup, int iters, Body body) {
+        if (warmup < 0 || iters < 1) {
+            throw new IllegalArgumentException("warm-up must be >= 0 and iterations >= 1, got " + warmup + " and " + iters);
+        }
+        double setupPeak = Memory.peakRssMiB();
+        double setupRss = Memory.rssMiB();
+        boolean reset = Memory.resetPeak();
+        for (int i = 0; i < warmup; i++) {
+            body.run(i);
+        }
+        double[] t = new double[iters];
+        for (int i = 0; i < iters; i++) {
+            long s = System.nanoTime();
+            body.run(warmup + i);
+            t[i] = (System.nanoTime() - s) / 1e9;
+        }
+        double loopPeak = Memory.peakRssMiB();
+        return new LoopStats(config, measure, t, Math.max(setupPeak, loopPeak), reset ? loopPeak : -1, setupRss, warmup);
+    }
+
+    public double min() {
+        return Arrays.stream(seconds).min().orElseThrow();
+    }
+
+    public double max() {
+        return Arrays.stream(seconds).max().orElseThrow();
+    }
+
+    /** The median (mean of the middle two for an even count, as Python's statistics.median). */
+    public double median() {
+        double[] s = seconds.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** One line, key=value, the peer's names ({@code median_s min_s max_s peak_rss_mb peak_loop_mb}). */
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "config=%s measure=%s median_s=%.4f min_s=%.4f max_s=%.4f peak_rss_mb=%.1f "
+                + "peak_loop_mb=%.1f rss_after_setup_mb=%.1f iters=%d warmup=%d", config, measure, median(), min(), max(),
+                peakRssMiB, peakLoopMiB, setupRssMiB, seconds.length, warmup);
+    }
+}
