@@ -72,8 +72,10 @@ class LcdStepTest {
                     System.out.printf("LCD step %s: %.9g (ref %.9g)%n", key, got, w);
                 } else {
                     double err = maxAbs(e.getValue(), want);
-                    double scale = key.startsWith("grad_") ? Math.max(1, want.abs().max().getFloat()) : 1;
-                    assertTrue(err <= 1e-4 * scale, key + " max abs " + err);
+                    // relative to the tensor's largest magnitude (at least 1), as for the gradients: x0 = (x - sigma eps) / alpha
+                    // amplifies fp32 rounding at large t (teacher_pred_x0 reaches |23|; an AVX2 CPU gives 1.8e-4 abs there)
+                    double scale = Math.max(1, want.abs().max().getFloat());
+                    assertTrue(err <= 1e-4 * scale, key + " max abs " + err + " (scale " + scale + ")");
                 }
             }
             // 18 intermediates, 2 losses, 2 x 4 stored gradients, 2 norms
