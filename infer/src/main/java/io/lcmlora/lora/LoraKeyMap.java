@@ -29,11 +29,15 @@ public final class LoraKeyMap {
         A, B, ALPHA,
         HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B,
         LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B,
-        DIFF;
+        DIFF,
+        /** kohya DoRA magnitude ({@code .dora_scale}, per input column). */
+        DORA_SCALE,
+        /** PEFT DoRA magnitude ({@code .lora_magnitude_vector}, per output row); PEFT spelling only. */
+        MAGNITUDE;
 
         /** The kohya key suffix of a LyCORIS factor ({@code .hada_w1_a}), null for A, B and alpha. */
         public String kohyaSuffix() {
-            return ordinal() <= ALPHA.ordinal() ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
+            return ordinal() <= ALPHA.ordinal() || this == MAGNITUDE ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
         }
 
         /** The adapter kind a tensor of this role belongs to (alpha belongs to every kind: null). */
@@ -44,6 +48,7 @@ public final class LoraKeyMap {
                 case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B -> AdapterKind.LOHA;
                 case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B -> AdapterKind.LOKR;
                 case DIFF -> AdapterKind.FULL_DIFF;
+                case DORA_SCALE, MAGNITUDE -> AdapterKind.DORA;
             };
         }
     }
@@ -59,6 +64,7 @@ public final class LoraKeyMap {
     private static final Pattern PEFT = Pattern.compile("(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight");
     private static final Pattern LEGACY = Pattern.compile("(.+)\\.(?:lora|lora_linear_layer)\\.(down|up)\\.weight");
     private static final Pattern PROCESSOR = Pattern.compile("(.+)\\.(to_q|to_k|to_v|to_out)_lora\\.(down|up)\\.weight");
+    private static final Pattern MAGNITUDE = Pattern.compile("(.+)\\.lora_magnitude_vector(?:\\.[^.]+)?(?:\\.weight)?");
     private static final Pattern ALPHA = Pattern.compile("(.+)\\.alpha");
     private static final String RAW_PEFT_PREFIX = "base_model.model.";
     private static final Map<String, String> TE_PROCESSOR_NAMES = Map.of(
@@ -134,6 +140,10 @@ public final class LoraKeyMap {
         Matcher m;
         if ((m = PEFT.matcher(key)).matches()) {
             role = m.group(2).equals("A") ? Role.A : Role.B;
+            format = LoraFormat.PEFT;
+            path = m.group(1);
+        } else if ((m = MAGNITUDE.matcher(key)).matches()) {
+            role = Role.MAGNITUDE;
             format = LoraFormat.PEFT;
             path = m.group(1);
         } else if ((m = PROCESSOR.matcher(key)).matches()) {

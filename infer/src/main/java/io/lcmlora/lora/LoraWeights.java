@@ -16,14 +16,20 @@ public record LoraWeights(String source, LoraFormat format, List<Entry> entries,
      * null).
      */
     public record Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha, AdapterKind kind,
-            NDArray dense) {
+            NDArray dense, NDArray magnitude, DoraAxis doraAxis) {
         public Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha) {
-            this(component, module, a, b, alpha, AdapterKind.LORA, null);
+            this(component, module, a, b, alpha, AdapterKind.LORA, null, null, null);
         }
 
         /** A LyCORIS module's dense dW. */
         public static Entry dense(LoraComponent component, String module, AdapterKind kind, NDArray dense, Double alpha) {
-            return new Entry(component, module, null, null, alpha, kind, dense);
+            return new Entry(component, module, null, null, alpha, kind, dense, null, null);
+        }
+
+        /** A DoRA module: the LoRA pair and its float32 magnitude along {@code axis}. */
+        public static Entry dora(LoraComponent component, String module, NDArray a, NDArray b, Double alpha,
+                NDArray magnitude, DoraAxis axis) {
+            return new Entry(component, module, a, b, alpha, AdapterKind.DORA, null, magnitude, axis);
         }
 
         public int rank() {
