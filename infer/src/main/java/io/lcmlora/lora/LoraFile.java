@@ -64,8 +64,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         public boolean conv() {
             return switch (kind) {
                 case LORA, DORA -> aShape.length == 4;
-                case LOHA -> false;
-                case LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
+                case LOHA, LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
             };
         }
 
@@ -94,12 +93,18 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         public long[] deltaRowsCols() {
             return switch (kind) {
                 case LORA, DORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
-                case LOHA -> new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[0], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]};
+                case LOHA -> factorShapes.containsKey(LoraKeyMap.Role.HADA_T1)
+                        ? new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[1], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]
+                                * factorShapes.get(LoraKeyMap.Role.HADA_T1)[2] * factorShapes.get(LoraKeyMap.Role.HADA_T1)[3]}
+                        : new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[0], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]};
                 case LOKR -> {
                     long[] w1 = factorShapes.containsKey(LoraKeyMap.Role.LOKR_W1) ? factorShapes.get(LoraKeyMap.Role.LOKR_W1)
                             : new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W1_A)[0], factorShapes.get(LoraKeyMap.Role.LOKR_W1_B)[1]};
                     long[] w2;
-                    if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2)) {
+                    if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_T2)) {
+                        long[] t2 = factorShapes.get(LoraKeyMap.Role.LOKR_T2);
+                        w2 = new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W2_A)[1], factorShapes.get(LoraKeyMap.Role.LOKR_W2_B)[1] * t2[2] * t2[3]};
+                    } else if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2)) {
                         long[] s2 = factorShapes.get(LoraKeyMap.Role.LOKR_W2);
                         w2 = new long[] {s2[0], numel(s2) / s2[0]};
                     } else {
@@ -288,7 +293,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             }
         }
         for (LoraKeyMap.Role[] pair : new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1_A, LoraKeyMap.Role.LOKR_W1_B},
-            {LoraKeyMap.Role.LOKR_W2_A, LoraKeyMap.Role.LOKR_W2_B}}) {
+            {LoraKeyMap.Role.LOKR_W2_A, LoraKeyMap.Role.LOKR_W2_B}, {LoraKeyMap.Role.HADA_T1, LoraKeyMap.Role.HADA_T2}}) {
             if ((g.keys()[pair[0].ordinal()] == null) != (g.keys()[pair[1].ordinal()] == null)) {
                 throw new LoraException(path + ": " + id + " has only one of " + pair[0].kohyaSuffix().substring(1) + " and "
                         + pair[1].kohyaSuffix().substring(1) + "; keys present: " + String.join(", ", present(g)));
@@ -437,9 +442,9 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
     private static String unsupportedHint(List<String> keys) {
         for (String k : keys) {
-            if (k.contains("hada_t") || k.contains("lokr_t") || k.contains("lora_mid") || k.endsWith(".diff_b")) {
-                return " (Tucker/bias-difference tensors such as '" + k + "' are not supported yet: plain LoRA, DoRA, LoHa,"
-                        + " LoKr and full weight differences only)";
+            if (k.contains("lora_mid") || k.endsWith(".diff_b")) {
+                return " (LoCon Tucker (lora_mid) and bias-difference tensors such as '" + k + "' are not supported yet:"
+                        + " plain LoRA, DoRA, LoHa and LoKr (with Tucker cores) and full weight differences only)";
             }
         }
         return "";

@@ -27,8 +27,8 @@ public final class LoraKeyMap {
      */
     public enum Role {
         A, B, ALPHA,
-        HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B,
-        LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B,
+        HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2,
+        LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2,
         DIFF,
         /** kohya DoRA magnitude ({@code .dora_scale}, per input column). */
         DORA_SCALE,
@@ -45,8 +45,8 @@ public final class LoraKeyMap {
             return switch (this) {
                 case A, B -> AdapterKind.LORA;
                 case ALPHA -> null;
-                case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B -> AdapterKind.LOHA;
-                case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B -> AdapterKind.LOKR;
+                case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2 -> AdapterKind.LOHA;
+                case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2 -> AdapterKind.LOKR;
                 case DIFF -> AdapterKind.FULL_DIFF;
                 case DORA_SCALE, MAGNITUDE -> AdapterKind.DORA;
             };

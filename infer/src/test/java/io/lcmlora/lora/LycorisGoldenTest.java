@@ -31,7 +31,7 @@ class LycorisGoldenTest {
     static final Path FILE = Path.of(System.getProperty("golden.dir"), "lycoris", "cases.safetensors");
     static final Map<String, AdapterKind> KINDS = Map.of("loha_lin", AdapterKind.LOHA, "loha_conv", AdapterKind.LOHA,
             "lokr_lin", AdapterKind.LOKR, "lokrd_lin", AdapterKind.LOKR, "lokr_conv", AdapterKind.LOKR,
-            "full_lin", AdapterKind.FULL_DIFF);
+            "full_lin", AdapterKind.FULL_DIFF, "lohat_conv", AdapterKind.LOHA, "lokrt_conv", AdapterKind.LOKR);
 
     static double maxAbs(NDArray a, NDArray b) {
         return a.sub(b).abs().max().getFloat();
