@@ -133,6 +133,17 @@ public final class LoraKeyMap {
         if (key.startsWith("lora_")) {
             return resolveKohya(key);
         }
+        if (key.startsWith(LoraFormat.COMFY_UNET_PREFIX)) {
+            // diffusion_model.<SGM path>.<kohya suffix> is the kohya SGM stem spelled with dots
+            String rest = key.substring(LoraFormat.COMFY_UNET_PREFIX.length());
+            int suffix = rest.endsWith(".lora_down.weight") || rest.endsWith(".lora_up.weight")
+                    ? rest.lastIndexOf('.', rest.length() - ".weight".length() - 1) : rest.lastIndexOf('.');
+            if (suffix <= 0) {
+                return null;
+            }
+            Target t = resolveKohya(kohyaStem(LoraComponent.UNET, rest.substring(0, suffix)) + rest.substring(suffix));
+            return t == null || t.format() != LoraFormat.KOHYA_SGM ? null : new Target(t.component(), t.module(), t.role(), LoraFormat.COMFYUI);
+        }
         Role role;
         LoraFormat format;
         String path;
@@ -243,6 +254,13 @@ public final class LoraKeyMap {
                     c.diffusersPrefix() + "." + module + ".lora.up.weight", null);
             case KOHYA_DIFFUSERS -> kohyaKeys(kohyaStem(c, module));
             case KOHYA_SGM -> kohyaKeys(kohyaStem(c, c == LoraComponent.UNET ? sgmPath(module) : module));
+            case COMFYUI -> {
+                if (c != LoraComponent.UNET) {
+                    throw new LoraException("ComfyUI-saved LoRAs name UNet modules only, not " + c.diffusersPrefix() + " '" + module + "'");
+                }
+                String stem = LoraFormat.COMFY_UNET_PREFIX + sgmPath(module);
+                yield new Keys(stem + ".lora_down.weight", stem + ".lora_up.weight", null); // ComfyUI saves no alpha
+            }
         };
     }
 
