@@ -149,14 +149,14 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                 if (m.kind() == AdapterKind.LORA) {
                     NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
                     NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
-                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()));
+                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()).withKey(m.keys().get(0)));
                 } else if (m.kind() == AdapterKind.DORA) {
                     NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
                     NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
                     Map.Entry<LoraKeyMap.Role, String> mag = m.factorKeys().entrySet().iterator().next();
                     NDArray magnitude = finite(f.load(mag.getValue(), manager, DataType.FLOAT32), path, mag.getValue());
                     entries.add(LoraWeights.Entry.dora(m.component(), m.module(), a, b, m.alpha(), magnitude,
-                            mag.getKey() == LoraKeyMap.Role.DORA_SCALE ? DoraAxis.INPUT : DoraAxis.OUTPUT));
+                            mag.getKey() == LoraKeyMap.Role.DORA_SCALE ? DoraAxis.INPUT : DoraAxis.OUTPUT).withKey(m.keys().get(0)));
                 } else {
                     Map<LoraKeyMap.Role, NDArray> factors = new java.util.EnumMap<>(LoraKeyMap.Role.class);
                     for (Map.Entry<LoraKeyMap.Role, String> e : m.factorKeys().entrySet()) {
@@ -164,7 +164,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                     }
                     NDArray dense = LycorisDelta.of(m.kind(), factors, m.scale());
                     entries.add(LoraWeights.Entry.dense(m.component(), m.module(), m.kind(),
-                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()));
+                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()).withKey(m.keys().get(0)));
                 }
             }
             // the adapter tensors were checked one by one above (a LoraException naming the key); the skipped keys here
