@@ -13,7 +13,19 @@ weight difference (adapter weight 1) under `expected.<case>_<module>`. Formulas 
          the decomposed factor (w2_b's, else w1_b's); no alpha scaling when both are full. For conv, w1 is
          [a, b] -> [a, b, 1, 1] and w2 [c, d, kh, kw] (or w2_a @ w2_b.flatten reshaped).
   diff:  dW = diff.
+  DoRA (kohya `dora_scale`, ComfyUI comfy/weight_adapter/base.py weight_decompose): V = W + alpha/rank * B @ A,
+         n = ||V|| per INPUT column (over every axis but 1, shape [1, in(, 1, 1)]), W_dora = dora_scale * V / n,
+         and the adapter weight s blends outside: W' = W + s * (W_dora - W).
+  DoRA (PEFT `lora_magnitude_vector`, peft tuners/lora/dora.py): V = W + s * scaling * B @ A (s inside), n = ||V||
+         per OUTPUT row (over every axis but 0), W' = m * V / n.
+  Tucker (LyCORIS use_tucker, ComfyUI tucker_weight): LoHa hada_w1_a [r, out], hada_w1_b [r, in], hada_t1
+         [r, r, kh, kw] give w1[p, q, k, l] = sum_ij t1[i, j, k, l] w1b[j, q] w1a[i, p] (w2 likewise from hada_t2);
+         LoKr lokr_w2_a [r, c], lokr_w2_b [r, d], lokr_t2 [r, r, kh, kw] give w2 [c, d, kh, kw] the same way.
+  The DoRA cases depend on the base weight: it is stored as `base.<case>`, and the expected tensor
+  `expected_w08.<case>` is W' - W at adapter weight s = 0.8. PEFT-named DoRA cases go to `peft_dora.safetensors`
+  next to the output file (keys `unet.<case>.lora_A.weight`, `.lora_B.weight`, `.lora_magnitude_vector`).
 """
+import os
 import json
 import struct
 import sys
@@ -67,6 +79,70 @@ def cases():
     return t
 
 
+def col_norm(v):
+    """||v|| per input column (axis 1), keepdims: [1, in(, 1, 1)]."""
+    axes = tuple(i for i in range(v.ndim) if i != 1)
+    return np.sqrt((v * v).sum(axis=axes, keepdims=True))
+
+
+def row_norm(v):
+    """||v|| per output row (axis 0), keepdims: [out, 1(, 1, 1)]."""
+    axes = tuple(range(1, v.ndim))
+    return np.sqrt((v * v).sum(axis=axes, keepdims=True))
+
+
+def lowrank(a, b, wshape):
+    r = a.shape[0]
+    return (b.reshape(b.shape[0], r).astype(np.float64) @ a.reshape(r, -1)).reshape(wshape)
+
+
+def tucker(wa, wb, t):
+    return np.einsum("ijkl,jq,ip->pqkl", t.astype(np.float64), wb.astype(np.float64), wa.astype(np.float64))
+
+
+def tucker_cases(t):
+    # LoHa Tucker, Conv2d [4, 3, 3, 3], rank 2, alpha 1
+    p = "lora_unet_lohat_conv"
+    w1a, w1b, t1, w2a, w2b, t2 = f32(2, 4), f32(2, 3), f32(2, 2, 3, 3), f32(2, 4), f32(2, 3), f32(2, 2, 3, 3)
+    t.update({p + ".hada_w1_a": w1a, p + ".hada_w1_b": w1b, p + ".hada_t1": t1, p + ".hada_w2_a": w2a,
+              p + ".hada_w2_b": w2b, p + ".hada_t2": t2, p + ".alpha": np.array(1.0, np.float32)})
+    t["expected.lohat_conv"] = (tucker(w1a, w1b, t1) * tucker(w2a, w2b, t2) * (1.0 / 2)).astype(np.float32)
+    # LoKr Tucker, Conv2d [4, 3, 3, 3]: w1 [2, 1] kron w2 [2, 3, 3, 3] from lokr_w2_a [2, 2], lokr_w2_b [2, 3], lokr_t2 [2, 2, 3, 3]
+    p = "lora_unet_lokrt_conv"
+    w1, w2a, w2b, t2 = f32(2, 1), f32(2, 2), f32(2, 3), f32(2, 2, 3, 3)
+    t.update({p + ".lokr_w1": w1, p + ".lokr_w2_a": w2a, p + ".lokr_w2_b": w2b, p + ".lokr_t2": t2,
+              p + ".alpha": np.array(1.0, np.float32)})
+    t["expected.lokrt_conv"] = (np.kron(w1.astype(np.float64)[:, :, None, None], tucker(w2a, w2b, t2)) * (1.0 / 2)).astype(np.float32)
+
+
+def dora_cases(kohya, peft):
+    s = 0.8
+    # kohya dora_scale, Linear [8, 6] rank 2 alpha 1 and Conv2d [4, 3, 3, 3] rank 2 alpha 4 (A [2, 3, 3, 3], B [4, 2, 1, 1])
+    for case, wshape, ashape, bshape, alpha in (("dora_lin", (8, 6), (2, 6), (8, 2), 1.0),
+                                                ("dora_conv", (4, 3, 3, 3), (2, 3, 3, 3), (4, 2, 1, 1), 4.0)):
+        p = "lora_unet_" + case
+        w, a, b = f32(*wshape), f32(*ashape), f32(*bshape)
+        v = w.astype(np.float64) + alpha / ashape[0] * lowrank(a, b, wshape)
+        scale = (col_norm(v) * (1 + 0.2 * rng.standard_normal(col_norm(v).shape))).astype(np.float32)
+        kohya.update({p + ".lora_down.weight": a, p + ".lora_up.weight": b, p + ".alpha": np.array(alpha, np.float32),
+                      p + ".dora_scale": scale, "base." + case: w})
+        w_dora = scale.astype(np.float64) * v / col_norm(v)
+        kohya["expected_w08." + case] = (s * (w_dora - w)).astype(np.float32)
+    # PEFT lora_magnitude_vector, Linear [8, 6] (m [8]) and Conv2d [4, 3, 3, 3] (m [1, 4, 1, 1]), rank 2, alpha = rank
+    for case, wshape, ashape, bshape in (("pdora_lin", (8, 6), (2, 6), (8, 2)),
+                                         ("pdora_conv", (4, 3, 3, 3), (2, 3, 3, 3), (4, 2, 1, 1))):
+        p = "unet." + case
+        w, a, b = f32(*wshape), f32(*ashape), f32(*bshape)
+        v = w.astype(np.float64) + s * lowrank(a, b, wshape)
+        n = row_norm(v).reshape(-1)
+        mag = (n * (1 + 0.2 * rng.standard_normal(n.shape))).astype(np.float32)
+        peft.update({p + ".lora_A.weight": a, p + ".lora_B.weight": b,
+                     p + ".lora_magnitude_vector": mag if len(wshape) == 2 else mag.reshape(1, -1, 1, 1)})
+        kohya["base." + case] = w
+        w_new = (mag.astype(np.float64) / n).reshape((-1,) + (1,) * (len(wshape) - 1)) * v
+        kohya["expected_w08." + case] = (w_new - w).astype(np.float32)
+
+
 def write(path, tensors):
     header = {"__metadata__": {"producer": "tools/golden/make_lycoris_golden.py",
                                "command": "python3 tools/golden/make_lycoris_golden.py " + path}}
@@ -83,4 +159,8 @@ def write(path, tensors):
 
 
 if __name__ == "__main__":
-    write(sys.argv[1], cases())
+    kohya_t, peft_t = cases(), {}
+    dora_cases(kohya_t, peft_t)
+    tucker_cases(kohya_t)
+    write(sys.argv[1], kohya_t)
+    write(os.path.join(os.path.dirname(sys.argv[1]), "peft_dora.safetensors"), peft_t)

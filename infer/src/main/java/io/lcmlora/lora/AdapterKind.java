@@ -10,10 +10,13 @@ package io.lcmlora.lora;
  *   <li>{@link #LOKR}: dW = kron(w1, w2) * alpha / dim ({@code lokr_w1} or {@code lokr_w1_a/b}, {@code lokr_w2} or
  *       {@code lokr_w2_a/b}), dim = the rank of the decomposed factor; no alpha scaling when both are full.</li>
  *   <li>{@link #FULL_DIFF}: dW = {@code diff} (a stored full weight difference).</li>
+ *   <li>{@link #DORA}: a LoRA pair plus a magnitude that re-normalises {@code V = W + B @ A * alpha / rank}
+ *       ({@link DoraAxis}): kohya {@code dora_scale} per input column (ComfyUI), PEFT {@code lora_magnitude_vector}
+ *       per output row.</li>
  * </ul>
  */
 public enum AdapterKind {
-    LORA("lora"), LOHA("loha"), LOKR("lokr"), FULL_DIFF("full diff");
+    LORA("lora"), LOHA("loha"), LOKR("lokr"), FULL_DIFF("full diff"), DORA("dora");
 
     private final String label;
 

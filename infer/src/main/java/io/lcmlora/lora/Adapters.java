@@ -67,15 +67,28 @@ public final class Adapters {
                 missing.add(e.module());
                 continue;
             }
-            modules.put(e.module(), e.kind() == AdapterKind.LORA
-                    ? new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha())
-                    : LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer)));
+            try {
+                modules.put(e.module(), switch (e.kind()) {
+                    case LORA -> new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha());
+                    case DORA -> LoraAdapter.dora(layer, like(e.a(), layer), like(e.b(), layer), e.alpha(),
+                            onDevice(e.magnitude(), layer), e.doraAxis());
+                    case LOHA, LOKR, FULL_DIFF -> LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer));
+                });
+            } catch (LoraException ex) {
+                // name the key as written in the file (a kohya stem), not only the module path
+                throw e.key() == null ? ex : new LoraException(lora.source() + ": '" + e.key() + "' (" + e.kind().label()
+                        + " of " + component.diffusersPrefix() + "." + e.module() + ") does not fit the model: " + ex.getMessage());
+            }
         }
         if (!missing.isEmpty()) {
             throw new LoraException(lora.source() + ": " + missing.size() + " " + component.diffusersPrefix()
                     + " module(s) not in the model: " + String.join(", ", missing.subList(0, Math.min(20, missing.size()))));
         }
         add(name, modules, weight);
+    }
+
+    private static NDArray onDevice(NDArray x, AdaptableLayer layer) {
+        return x.getDevice().equals(layer.weight().getDevice()) ? x : x.toDevice(layer.weight().getDevice(), false);
     }
 
     private static NDArray like(NDArray x, AdaptableLayer layer) {

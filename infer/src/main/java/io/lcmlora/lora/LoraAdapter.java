@@ -30,7 +30,20 @@ public final class LoraAdapter implements Delta {
     private final boolean conv;
     private final NDArray dense;
     private final AdapterKind kind;
+    /** DoRA: the magnitude (float32) shaped to broadcast against the weight ([1, in(, 1, 1)] or [out, 1(, 1, 1)]). */
+    private final NDArray magnitude;
+    private final DoraAxis doraAxis;
     private double weight = 1.0;
+
+    /**
+     * A DoRA module ({@link DoraAxis}): the LoRA pair A/B re-normalised by {@code magnitude} ({@code in} values for
+     * {@link DoraAxis#INPUT}, {@code out} for {@link DoraAxis#OUTPUT}). Unfused it runs the reference's runtime form
+     * against the layer's current weight; fused it replaces W by the re-normalised weight. The norm is taken of the
+     * layer's weight at that moment (fused adapters before it included), as both references do.
+     */
+    public static LoraAdapter dora(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis) {
+        return new LoraAdapter(layer, a, b, alpha, magnitude, axis);
+    }
 
     /**
      * A LyCORIS module as a dense weight difference {@code dW} (alpha scaling applied), reshaped to the layer's weight:
@@ -67,6 +80,8 @@ public final class LoraAdapter implements Delta {
         this.b = null;
         this.alpha = null;
         this.alphaOverRank = 1.0;
+        this.magnitude = null;
+        this.doraAxis = null;
     }
 
     /**
@@ -74,6 +89,10 @@ public final class LoraAdapter implements Delta {
      * @throws LoraException when A/B do not fit the layer (the message names the layer and both shapes)
      */
     public LoraAdapter(AdaptableLayer layer, NDArray a, NDArray b, Double alpha) {
+        this(layer, a, b, alpha, null, null);
+    }
+
+    private LoraAdapter(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis) {
         this.layer = layer;
         this.alpha = alpha;
         Shape as = a.getShape();
@@ -103,7 +122,107 @@ public final class LoraAdapter implements Delta {
         this.b = b;
         this.alphaOverRank = alpha == null ? 1.0 : alpha / r;
         this.dense = null;
-        this.kind = AdapterKind.LORA;
+        this.kind = magnitude == null ? AdapterKind.LORA : AdapterKind.DORA;
+        this.doraAxis = axis;
+        if (magnitude == null) {
+            this.magnitude = null;
+        } else {
+            Shape w = layer.weight().getShape();
+            long n = switch (axis) {
+                case INPUT -> w.get(1);
+                case OUTPUT -> w.get(0);
+            };
+            if (magnitude.getShape().size() != n) {
+                throw new LoraException(layer.path() + ": DoRA magnitude " + magnitude.getShape() + " needs " + n + " values ("
+                        + axis.name().toLowerCase(java.util.Locale.ROOT) + " channels of the weight " + w + ")");
+            }
+            long[] shape = new long[w.dimension()];
+            java.util.Arrays.fill(shape, 1);
+            shape[axis == DoraAxis.INPUT ? 1 : 0] = n;
+            this.magnitude = magnitude.toType(DataType.FLOAT32, false).reshape(new Shape(shape));
+        }
+    }
+
+    public DoraAxis doraAxis() {
+        return doraAxis;
+    }
+
+    /** ||v|| along {@code axis}'s channels, keepdims: INPUT over every axis but 1, OUTPUT over every axis but 0. */
+    private static NDArray channelNorm(NDArray v, DoraAxis axis) {
+        int nd = v.getShape().dimension();
+        int keep = switch (axis) {
+            case INPUT -> 1;
+            case OUTPUT -> 0;
+        };
+        int[] axes = java.util.stream.IntStream.range(0, nd).filter(i -> i != keep).toArray();
+        return v.square().sum(axes, true).sqrt();
+    }
+
+    /** B @ A in the weight's shape, float32, unscaled. */
+    private NDArray lowRankWeight() {
+        NDArray a32 = a.toType(DataType.FLOAT32, false);
+        NDArray b32 = b.toType(DataType.FLOAT32, false);
+        long r = a.getShape().get(0);
+        return conv ? b32.reshape(b.getShape().get(0), r).matMul(a32.reshape(r, -1)).reshape(layer.weight().getShape())
+                : b32.matMul(a32);
+    }
+
+    /**
+     * The DoRA per-channel factor c = magnitude / ||V|| (float32, broadcastable against the weight) and V itself:
+     * INPUT: V = W + alpha/r * B@A (the adapter weight blends outside); OUTPUT: V = W + weight * alpha/r * B@A.
+     */
+    private NDArray[] doraFactor(NDArray w32) {
+        double s = switch (doraAxis) {
+            case INPUT -> alphaOverRank;
+            case OUTPUT -> scale();
+        };
+        NDArray v = w32.add(Ops.mulScalar(lowRankWeight(), s));
+        return new NDArray[] {magnitude.div(channelNorm(v, doraAxis)), v};
+    }
+
+    /** The layer's own op without bias: x @ W^T, or the conv with its stride and padding. */
+    private NDArray op(NDArray x, NDArray w) {
+        return conv ? Conv2d.convolve(x, w, null, stride, padding) : Ops.linear(x, w, null);
+    }
+
+    /**
+     * DoRA unfused, the references' runtime forms with c from the layer's current weight:
+     * OUTPUT (peft): {@code (c - 1) * (x W^T) + c * scale * B(A(x))}, c per output channel;
+     * INPUT (kohya): {@code weight * ((x * c) V^T - x W^T)}, c per input channel scales x (V = W + alpha/r B@A).
+     */
+    private NDArray applyDora(NDArray x) {
+        NDArray w = layer.weight();
+        NDArray c = doraFactor(w.toType(DataType.FLOAT32, false))[0].toType(x.getDataType(), false);
+        return switch (doraAxis) {
+            case OUTPUT -> {
+                // c [out, 1(, 1, 1)] -> the output's channel axis: [out] (linear, last axis) or [1, out, 1, 1] (conv)
+                NDArray co = conv ? c.reshape(1, -1, 1, 1) : c.reshape(-1);
+                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0)
+                        : Ops.linear(Ops.linear(x, a, null), b, null);
+                NDArray base = op(x, w);
+                yield base.mul(co).sub(base).add(lora.mul(co.mul(Ops.scalar(co, scale()))));
+            }
+            case INPUT -> {
+                // c [1, in(, 1, 1)] -> the input's channel axis: [in] (linear, last axis) or [1, in, 1, 1] (conv)
+                NDArray ci = conv ? c : c.reshape(-1);
+                NDArray xc = x.mul(ci);
+                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(xc, a, null, stride, padding), b, null, 1, 0)
+                        : Ops.linear(Ops.linear(xc, a, null), b, null);
+                NDArray y = op(xc, w).add(alphaOverRank == 1.0 ? lora : lora.mul(Ops.scalar(lora, alphaOverRank))).sub(op(x, w));
+                yield weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
+            }
+        };
+    }
+
+    /** DoRA fused: W' - W from the layer's current weight (float32). */
+    private NDArray doraDeltaWeight() {
+        NDArray w32 = layer.weight().toType(DataType.FLOAT32, false);
+        NDArray[] cv = doraFactor(w32);
+        NDArray d = cv[1].mul(cv[0]).sub(w32);
+        return switch (doraAxis) {
+            case OUTPUT -> d;
+            case INPUT -> weight == 1.0 ? d : Ops.mulScalar(d, weight);
+        };
     }
 
     public AdapterKind kind() {
@@ -159,6 +278,9 @@ public final class LoraAdapter implements Delta {
 
     @Override
     public NDArray apply(NDArray x) {
+        if (magnitude != null) {
+            return applyDora(x);
+        }
         if (dense != null) {
             NDArray y = conv ? Conv2d.convolve(x, dense, null, stride, padding) : Ops.linear(x, dense, null);
             return weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
@@ -175,6 +297,9 @@ public final class LoraAdapter implements Delta {
      * {@code (B[:, :, 0, 0] @ A.reshape(r, -1)).reshape(out, in, kh, kw)}.
      */
     public NDArray deltaWeight() {
+        if (magnitude != null) {
+            return doraDeltaWeight();
+        }
         if (dense != null) {
             NDArray d = dense.toType(DataType.FLOAT32, false);
             return weight == 1.0 ? d : d.mul(Ops.scalar(d, weight));

@@ -51,7 +51,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The rank alpha is divided by: LoRA's and LoHa's r, LoKr's decomposed dim, 0 where none applies. */
         public int rank() {
             return switch (kind) {
-                case LORA -> Math.toIntExact(aShape[0]);
+                case LORA, DORA -> Math.toIntExact(aShape[0]);
                 case LOHA -> Math.toIntExact(factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[0]);
                 case LOKR -> factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2_B)
                         ? Math.toIntExact(factorShapes.get(LoraKeyMap.Role.LOKR_W2_B)[0])
@@ -63,9 +63,8 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
         public boolean conv() {
             return switch (kind) {
-                case LORA -> aShape.length == 4;
-                case LOHA -> false;
-                case LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
+                case LORA, DORA -> aShape.length == 4;
+                case LOHA, LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
             };
         }
 
@@ -77,9 +76,10 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The keys of the module as written in the file (A/B or the factors, then alpha). */
         public List<String> keys() {
             List<String> k = new ArrayList<>();
-            if (kind == AdapterKind.LORA) {
+            if (kind == AdapterKind.LORA || kind == AdapterKind.DORA) {
                 k.add(aKey);
                 k.add(bKey);
+                k.addAll(factorKeys.values());
             } else {
                 k.addAll(factorKeys.values());
             }
@@ -92,13 +92,19 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The weight difference's [rows, columns] (columns = in * kh * kw), from the shapes alone. */
         public long[] deltaRowsCols() {
             return switch (kind) {
-                case LORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
-                case LOHA -> new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[0], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]};
+                case LORA, DORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
+                case LOHA -> factorShapes.containsKey(LoraKeyMap.Role.HADA_T1)
+                        ? new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[1], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]
+                                * factorShapes.get(LoraKeyMap.Role.HADA_T1)[2] * factorShapes.get(LoraKeyMap.Role.HADA_T1)[3]}
+                        : new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[0], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]};
                 case LOKR -> {
                     long[] w1 = factorShapes.containsKey(LoraKeyMap.Role.LOKR_W1) ? factorShapes.get(LoraKeyMap.Role.LOKR_W1)
                             : new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W1_A)[0], factorShapes.get(LoraKeyMap.Role.LOKR_W1_B)[1]};
                     long[] w2;
-                    if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2)) {
+                    if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_T2)) {
+                        long[] t2 = factorShapes.get(LoraKeyMap.Role.LOKR_T2);
+                        w2 = new long[] {factorShapes.get(LoraKeyMap.Role.LOKR_W2_A)[1], factorShapes.get(LoraKeyMap.Role.LOKR_W2_B)[1] * t2[2] * t2[3]};
+                    } else if (factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2)) {
                         long[] s2 = factorShapes.get(LoraKeyMap.Role.LOKR_W2);
                         w2 = new long[] {s2[0], numel(s2) / s2[0]};
                     } else {
@@ -116,6 +122,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
         public long parameterCount() {
             return kind == AdapterKind.LORA ? numel(aShape) + numel(bShape)
+                    : kind == AdapterKind.DORA ? numel(aShape) + numel(bShape) + factorShapes.values().stream().mapToLong(LoraFile::numel).sum()
                     : factorShapes.values().stream().mapToLong(LoraFile::numel).sum();
         }
     }
@@ -142,7 +149,14 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                 if (m.kind() == AdapterKind.LORA) {
                     NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
                     NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
-                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()));
+                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()).withKey(m.keys().get(0)));
+                } else if (m.kind() == AdapterKind.DORA) {
+                    NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
+                    NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
+                    Map.Entry<LoraKeyMap.Role, String> mag = m.factorKeys().entrySet().iterator().next();
+                    NDArray magnitude = finite(f.load(mag.getValue(), manager, DataType.FLOAT32), path, mag.getValue());
+                    entries.add(LoraWeights.Entry.dora(m.component(), m.module(), a, b, m.alpha(), magnitude,
+                            mag.getKey() == LoraKeyMap.Role.DORA_SCALE ? DoraAxis.INPUT : DoraAxis.OUTPUT).withKey(m.keys().get(0)));
                 } else {
                     Map<LoraKeyMap.Role, NDArray> factors = new java.util.EnumMap<>(LoraKeyMap.Role.class);
                     for (Map.Entry<LoraKeyMap.Role, String> e : m.factorKeys().entrySet()) {
@@ -150,9 +164,11 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                     }
                     NDArray dense = LycorisDelta.of(m.kind(), factors, m.scale());
                     entries.add(LoraWeights.Entry.dense(m.component(), m.module(), m.kind(),
-                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()));
+                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()).withKey(m.keys().get(0)));
                 }
             }
+            // the adapter tensors were checked one by one above (a LoraException naming the key); the skipped keys here
+            io.lcmlora.io.FiniteWeights.require(f, index.skipped(), "this LoRA is broken (a diverged training run?)");
             return new LoraWeights(path.toString(), index.format(), entries, index.skippedCounts());
         }
     }
@@ -213,7 +229,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             Group g = e.getValue();
             LoraKeyMap.Target t = targets.get(e.getKey());
             AdapterKind kind = kindOf(path, e.getKey(), g);
-            if (kind != AdapterKind.LORA) {
+            if (kind != AdapterKind.LORA && kind != AdapterKind.DORA) {
                 modules.add(lycoris(f, path, e.getKey(), t, g, kind));
                 continue;
             }
@@ -225,6 +241,10 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             long[] bShape = checkedShape(f, path, g.b());
             checkShapes(path, e.getKey(), g, aShape, bShape);
             Double alpha = alpha(f, path, g);
+            if (kind == AdapterKind.DORA) {
+                modules.add(dora(f, path, e.getKey(), t, g, aShape, bShape, alpha));
+                continue;
+            }
             modules.add(new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha));
         }
         return new LoraFile(path, format, f.metadata(), modules, skipped);
@@ -236,6 +256,11 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) {
             String k = g.keys()[r.ordinal()];
             if (k == null || r.kind() == null) {
+                continue;
+            }
+            AdapterKind rk = r.kind();
+            if (kind == AdapterKind.DORA && rk == AdapterKind.LORA || kind == AdapterKind.LORA && rk == AdapterKind.DORA) {
+                kind = AdapterKind.DORA; // a DoRA module is a LoRA pair plus its magnitude
                 continue;
             }
             if (kind != null && kind != r.kind()) {
@@ -259,7 +284,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             case LOKR -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1, LoraKeyMap.Role.LOKR_W1_A},
                 {LoraKeyMap.Role.LOKR_W2, LoraKeyMap.Role.LOKR_W2_A}};
             case FULL_DIFF -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.DIFF}};
-            case LORA -> throw new IllegalStateException("plain LoRA is not a LyCORIS kind");
+            case LORA, DORA -> throw new IllegalStateException(kind.label() + " is not a LyCORIS kind");
         };
         for (LoraKeyMap.Role[] oneOf : required) {
             if (Arrays.stream(oneOf).allMatch(r -> g.keys()[r.ordinal()] == null)) {
@@ -268,7 +293,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             }
         }
         for (LoraKeyMap.Role[] pair : new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1_A, LoraKeyMap.Role.LOKR_W1_B},
-            {LoraKeyMap.Role.LOKR_W2_A, LoraKeyMap.Role.LOKR_W2_B}}) {
+            {LoraKeyMap.Role.LOKR_W2_A, LoraKeyMap.Role.LOKR_W2_B}, {LoraKeyMap.Role.HADA_T1, LoraKeyMap.Role.HADA_T2}}) {
             if ((g.keys()[pair[0].ordinal()] == null) != (g.keys()[pair[1].ordinal()] == null)) {
                 throw new LoraException(path + ": " + id + " has only one of " + pair[0].kohyaSuffix().substring(1) + " and "
                         + pair[1].kohyaSuffix().substring(1) + "; keys present: " + String.join(", ", present(g)));
@@ -290,6 +315,31 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             shapes.put(r, shape);
         }
         return new Module(t.component(), t.module(), null, null, g.alpha(), null, null, alpha(f, path, g), kind, keys, shapes);
+    }
+
+    /**
+     * A DoRA module: the LoRA pair and one magnitude, kohya {@code dora_scale} with in = A's shape[1] values or PEFT
+     * {@code lora_magnitude_vector} with out = B's shape[0] values ({@link DoraAxis}).
+     */
+    private static Module dora(SafeTensorsFile f, Path path, String id, LoraKeyMap.Target t, Group g, long[] aShape,
+            long[] bShape, Double alpha) throws IOException {
+        String scale = g.keys()[LoraKeyMap.Role.DORA_SCALE.ordinal()];
+        String mag = g.keys()[LoraKeyMap.Role.MAGNITUDE.ordinal()];
+        if (scale != null && mag != null) {
+            throw new LoraException(path + ": " + id + " has both a kohya dora_scale ('" + scale + "') and a PEFT"
+                    + " lora_magnitude_vector ('" + mag + "'); keep one");
+        }
+        LoraKeyMap.Role role = scale != null ? LoraKeyMap.Role.DORA_SCALE : LoraKeyMap.Role.MAGNITUDE;
+        String key = scale != null ? scale : mag;
+        long[] shape = checkedShape(f, path, key);
+        long want = role == LoraKeyMap.Role.DORA_SCALE ? aShape[1] : bShape[0];
+        if (numel(shape) != want) {
+            throw new LoraException(path + ": '" + key + "' has shape " + Arrays.toString(shape) + ", expected " + want
+                    + " values (one per " + (role == LoraKeyMap.Role.DORA_SCALE ? "input" : "output") + " channel of "
+                    + id + ")");
+        }
+        return new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha, AdapterKind.DORA,
+                Map.of(role, key), Map.of(role, shape));
     }
 
     private static Double alpha(SafeTensorsFile f, Path path, Group g) throws IOException {
@@ -392,10 +442,9 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
 
     private static String unsupportedHint(List<String> keys) {
         for (String k : keys) {
-            if (k.contains("hada_t") || k.contains("lokr_t") || k.contains("lora_mid") || k.contains("dora_scale")
-                    || k.contains("lora_magnitude_vector") || k.endsWith(".diff_b")) {
-                return " (Tucker/DoRA/bias-difference tensors such as '" + k + "' are not supported yet: plain LoRA, LoHa,"
-                        + " LoKr and full weight differences only)";
+            if (k.contains("lora_mid") || k.endsWith(".diff_b")) {
+                return " (LoCon Tucker (lora_mid) and bias-difference tensors such as '" + k + "' are not supported yet:"
+                        + " plain LoRA, DoRA, LoHa and LoKr (with Tucker cores) and full weight differences only)";
             }
         }
         return "";

@@ -12,6 +12,9 @@ import java.util.Collection;
  *       attention-processor spelling {@code attn1.processor.to_q_lora.down.weight}.</li>
  *   <li>{@link #KOHYA_DIFFUSERS}: kohya-ss stems over diffusers paths, {@code lora_unet_<module with . as _>.lora_down.weight},
  *       {@code .lora_up.weight}, {@code .alpha}.</li>
+ *   <li>{@link #COMFYUI}: what ComfyUI's LoRA save writes, {@code diffusion_model.<SGM path>.lora_up.weight} /
+ *       {@code .lora_down.weight} (and {@code .alpha} when stored; none: alpha = rank), mapped through the same SGM
+ *       layout as {@link #KOHYA_SGM}.</li>
  *   <li>{@link #KOHYA_SGM}: kohya-ss stems over the original SGM/LDM UNet paths ({@code lora_unet_input_blocks_4_1_...}),
  *       what sd-scripts writes for SDXL.</li>
  * </ul>
@@ -20,7 +23,8 @@ public enum LoraFormat {
     PEFT("diffusers/PEFT (unet.<module>.lora_A/lora_B.weight, alpha = rank)"),
     DIFFUSERS_LEGACY("legacy diffusers (unet.<module>.lora.down/up.weight)"),
     KOHYA_DIFFUSERS("kohya-ss, diffusers module paths (lora_unet_<module>.lora_down/lora_up.weight + .alpha)"),
-    KOHYA_SGM("kohya-ss, SGM/LDM UNet paths (lora_unet_input_blocks_..., middle_block, output_blocks)");
+    KOHYA_SGM("kohya-ss, SGM/LDM UNet paths (lora_unet_input_blocks_..., middle_block, output_blocks)"),
+    COMFYUI("ComfyUI-saved, diffusion_model.<SGM path>.lora_up/lora_down.weight (alpha optional)");
 
     private final String description;
 
@@ -31,6 +35,9 @@ public enum LoraFormat {
     public String description() {
         return description;
     }
+
+    /** The UNet key prefix of ComfyUI-saved LoRAs ({@code diffusion_model.input_blocks.4.1...lora_up.weight}). */
+    public static final String COMFY_UNET_PREFIX = "diffusion_model.";
 
     public boolean isKohya() {
         return this == KOHYA_DIFFUSERS || this == KOHYA_SGM;
@@ -49,7 +56,9 @@ public enum LoraFormat {
         boolean sgm = false;
         boolean legacy = false;
         boolean peft = false;
+        boolean comfy = !keys.isEmpty();
         for (String k : keys) {
+            comfy &= k.startsWith(COMFY_UNET_PREFIX);
             kohya &= k.startsWith("lora_");
             sgm |= k.startsWith("lora_unet_input_blocks_") || k.startsWith("lora_unet_middle_block_")
                     || k.startsWith("lora_unet_output_blocks_");
@@ -59,6 +68,9 @@ public enum LoraFormat {
         }
         if (kohya) {
             return sgm ? KOHYA_SGM : KOHYA_DIFFUSERS;
+        }
+        if (comfy) {
+            return COMFYUI;
         }
         if (peft) {
             return PEFT;

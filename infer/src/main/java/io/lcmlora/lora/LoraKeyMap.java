@@ -27,13 +27,17 @@ public final class LoraKeyMap {
      */
     public enum Role {
         A, B, ALPHA,
-        HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B,
-        LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B,
-        DIFF;
+        HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2,
+        LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2,
+        DIFF,
+        /** kohya DoRA magnitude ({@code .dora_scale}, per input column). */
+        DORA_SCALE,
+        /** PEFT DoRA magnitude ({@code .lora_magnitude_vector}, per output row); PEFT spelling only. */
+        MAGNITUDE;
 
         /** The kohya key suffix of a LyCORIS factor ({@code .hada_w1_a}), null for A, B and alpha. */
         public String kohyaSuffix() {
-            return ordinal() <= ALPHA.ordinal() ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
+            return ordinal() <= ALPHA.ordinal() || this == MAGNITUDE ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
         }
 
         /** The adapter kind a tensor of this role belongs to (alpha belongs to every kind: null). */
@@ -41,9 +45,10 @@ public final class LoraKeyMap {
             return switch (this) {
                 case A, B -> AdapterKind.LORA;
                 case ALPHA -> null;
-                case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B -> AdapterKind.LOHA;
-                case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B -> AdapterKind.LOKR;
+                case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2 -> AdapterKind.LOHA;
+                case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2 -> AdapterKind.LOKR;
                 case DIFF -> AdapterKind.FULL_DIFF;
+                case DORA_SCALE, MAGNITUDE -> AdapterKind.DORA;
             };
         }
     }
@@ -59,6 +64,7 @@ public final class LoraKeyMap {
     private static final Pattern PEFT = Pattern.compile("(.+)\\.lora_([AB])(?:\\.[^.]+)?\\.weight");
     private static final Pattern LEGACY = Pattern.compile("(.+)\\.(?:lora|lora_linear_layer)\\.(down|up)\\.weight");
     private static final Pattern PROCESSOR = Pattern.compile("(.+)\\.(to_q|to_k|to_v|to_out)_lora\\.(down|up)\\.weight");
+    private static final Pattern MAGNITUDE = Pattern.compile("(.+)\\.lora_magnitude_vector(?:\\.[^.]+)?(?:\\.weight)?");
     private static final Pattern ALPHA = Pattern.compile("(.+)\\.alpha");
     private static final String RAW_PEFT_PREFIX = "base_model.model.";
     private static final Map<String, String> TE_PROCESSOR_NAMES = Map.of(
@@ -127,6 +133,17 @@ public final class LoraKeyMap {
         if (key.startsWith("lora_")) {
             return resolveKohya(key);
         }
+        if (key.startsWith(LoraFormat.COMFY_UNET_PREFIX)) {
+            // diffusion_model.<SGM path>.<kohya suffix> is the kohya SGM stem spelled with dots
+            String rest = key.substring(LoraFormat.COMFY_UNET_PREFIX.length());
+            int suffix = rest.endsWith(".lora_down.weight") || rest.endsWith(".lora_up.weight")
+                    ? rest.lastIndexOf('.', rest.length() - ".weight".length() - 1) : rest.lastIndexOf('.');
+            if (suffix <= 0) {
+                return null;
+            }
+            Target t = resolveKohya(kohyaStem(LoraComponent.UNET, rest.substring(0, suffix)) + rest.substring(suffix));
+            return t == null || t.format() != LoraFormat.KOHYA_SGM ? null : new Target(t.component(), t.module(), t.role(), LoraFormat.COMFYUI);
+        }
         Role role;
         LoraFormat format;
         String path;
@@ -134,6 +151,10 @@ public final class LoraKeyMap {
         Matcher m;
         if ((m = PEFT.matcher(key)).matches()) {
             role = m.group(2).equals("A") ? Role.A : Role.B;
+            format = LoraFormat.PEFT;
+            path = m.group(1);
+        } else if ((m = MAGNITUDE.matcher(key)).matches()) {
+            role = Role.MAGNITUDE;
             format = LoraFormat.PEFT;
             path = m.group(1);
         } else if ((m = PROCESSOR.matcher(key)).matches()) {
@@ -233,6 +254,13 @@ public final class LoraKeyMap {
                     c.diffusersPrefix() + "." + module + ".lora.up.weight", null);
             case KOHYA_DIFFUSERS -> kohyaKeys(kohyaStem(c, module));
             case KOHYA_SGM -> kohyaKeys(kohyaStem(c, c == LoraComponent.UNET ? sgmPath(module) : module));
+            case COMFYUI -> {
+                if (c != LoraComponent.UNET) {
+                    throw new LoraException("ComfyUI-saved LoRAs name UNet modules only, not " + c.diffusersPrefix() + " '" + module + "'");
+                }
+                String stem = LoraFormat.COMFY_UNET_PREFIX + sgmPath(module);
+                yield new Keys(stem + ".lora_down.weight", stem + ".lora_up.weight", null); // ComfyUI saves no alpha
+            }
         };
     }
 

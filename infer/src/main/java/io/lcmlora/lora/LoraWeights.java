@@ -13,17 +13,28 @@ public record LoraWeights(String source, LoraFormat format, List<Entry> entries,
     /**
      * One module: for {@link AdapterKind#LORA} its A [r, in(, kh, kw)], B [out, r(, 1, 1)] and alpha (null: alpha =
      * rank); for the LyCORIS kinds the dense weight difference {@code dense} (alpha scaling already applied; A and B
-     * null).
+     * null). {@code key} is the module's first key as written in the file (null for adapters built in code).
      */
     public record Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha, AdapterKind kind,
-            NDArray dense) {
+            NDArray dense, NDArray magnitude, DoraAxis doraAxis, String key) {
         public Entry(LoraComponent component, String module, NDArray a, NDArray b, Double alpha) {
-            this(component, module, a, b, alpha, AdapterKind.LORA, null);
+            this(component, module, a, b, alpha, AdapterKind.LORA, null, null, null, null);
+        }
+
+        /** This entry with {@code key}, the module's first key as written in its file (for error messages). */
+        public Entry withKey(String key) {
+            return new Entry(component, module, a, b, alpha, kind, dense, magnitude, doraAxis, key);
         }
 
         /** A LyCORIS module's dense dW. */
         public static Entry dense(LoraComponent component, String module, AdapterKind kind, NDArray dense, Double alpha) {
-            return new Entry(component, module, null, null, alpha, kind, dense);
+            return new Entry(component, module, null, null, alpha, kind, dense, null, null, null);
+        }
+
+        /** A DoRA module: the LoRA pair and its float32 magnitude along {@code axis}. */
+        public static Entry dora(LoraComponent component, String module, NDArray a, NDArray b, Double alpha,
+                NDArray magnitude, DoraAxis axis) {
+            return new Entry(component, module, a, b, alpha, AdapterKind.DORA, null, magnitude, axis, null);
         }
 
         public int rank() {

@@ -30,6 +30,7 @@ import io.lcmlora.nn.Weights;
 import io.lcmlora.schedule.GuidanceEmbedding;
 import io.lcmlora.schedule.NoiseSchedule;
 import io.lcmlora.schedule.Sampler;
+import io.lcmlora.schedule.SamplerOptions;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -38,6 +39,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * diffusers' {@code StableDiffusionXLPipeline} / {@code StableDiffusionXLImg2ImgPipeline} (v0.25.1) on an
@@ -231,6 +233,23 @@ public final class SdxlPipeline implements AutoCloseable {
 
     /** Runs one request: {@code imagesPerPrompt} images, image k from seed + k. */
     public List<GeneratedImage> generate(GenerationRequest r) {
+        return generate(List.of(r));
+    }
+
+    /**
+     * Runs several requests as one batched denoising loop (several prompts, each with its own seeds): the images of
+     * request 0, then of request 1, ..., each as {@link #generate(GenerationRequest)} would give it alone (noise is
+     * drawn per image seed and each prompt is encoded on its own; only the UNet/VAE batch grows). The requests may
+     * differ in prompt, negative prompt, seed and image count only; text-to-image only when there are several.
+     */
+    public List<GeneratedImage> generate(List<GenerationRequest> requests) {
+        if (requests.isEmpty()) {
+            throw new IllegalArgumentException("no requests to generate");
+        }
+        GenerationRequest r = requests.get(0);
+        for (GenerationRequest o : requests.subList(1, requests.size())) {
+            checkBatchable(r, o);
+        }
         UNet2DConditionModel unet = model.unet();
         AutoencoderKL vae = model.vae();
         int scale = model.vaeScaleFactor();
@@ -242,10 +261,20 @@ public final class SdxlPipeline implements AutoCloseable {
             throw new IllegalArgumentException("width and height must be positive multiples of " + scale
                     + " (the VAE's downscale), got " + width + "x" + height);
         }
-        int n = r.imagesPerPrompt();
+        int n = 0;
+        for (GenerationRequest q : requests) {
+            n += q.imagesPerPrompt();
+        }
         long[] seeds = new long[n];
-        for (int k = 0; k < n; k++) {
-            seeds[k] = r.seed() + k;
+        GenerationRequest[] owner = new GenerationRequest[n];
+        int[] index = new int[n];
+        int at = 0;
+        for (GenerationRequest q : requests) {
+            for (int k = 0; k < q.imagesPerPrompt(); k++, at++) {
+                seeds[at] = q.seed() + k;
+                owner[at] = q;
+                index[at] = k;
+            }
         }
         boolean cfg = r.classifierFreeGuidance();
         DenoisingLoop loop = DenoisingLoop.create(schedule, r.sampler(), r.initImage() != null, r.strength());
@@ -256,7 +285,7 @@ public final class SdxlPipeline implements AutoCloseable {
 
         try (NDManager m = NDManager.newBaseManager(unetDevice)) {
             // 1. prompt embeddings: [uncond; cond] when g > 1
-            NDArray[] embeds = encodePrompt(m, r, n);
+            NDArray[] embeds = encodePrompts(m, requests);
             NDArray context = embeds[0];
             NDArray textEmbeds = embeds[1];
             int rows = cfg ? 2 * n : n;
@@ -303,25 +332,64 @@ public final class SdxlPipeline implements AutoCloseable {
             int plane = 3 * width * height;
             for (int k = 0; k < n; k++) {
                 BufferedImage img = PngImages.fromUnitRange(pixels, k * plane, width, height);
-                out.add(new GeneratedImage(img, seeds[k], k, parameters(r, seeds[k], width, height, sampler)));
+                out.add(new GeneratedImage(img, seeds[k], index[k], parameters(owner[k], seeds[k], width, height, sampler)));
             }
             return out;
         }
     }
 
-    /** [context, pooled] on {@code m} (the UNet's device), encoded on the text encoders' device. */
-    private NDArray[] encodePrompt(NDManager m, GenerationRequest r, int n) {
-        boolean cfg = r.classifierFreeGuidance();
+    /**
+     * [context, pooled] on {@code m} (the UNet's device), encoded on the text encoders' device, one prompt at a
+     * time (so a prompt's embedding does not depend on its batch): rows [uncond of every request; cond of every
+     * request] when g &gt; 1, each request repeated for its images.
+     */
+    private NDArray[] encodePrompts(NDManager m, List<GenerationRequest> requests) {
+        boolean cfg = requests.get(0).classifierFreeGuidance();
         try (NDManager tm = NDManager.newBaseManager(model.placement().textEncoders().device())) {
-            SdxlPromptEncoder.Prompts prompts = new SdxlPromptEncoder.Prompts(List.of(r.prompt()), null,
-                    cfg && r.negativePrompt() != null ? List.of(r.negativePrompt()) : null, null);
-            SdxlPromptEmbeds e = model.promptEncoder().encode(tm, model.tokenizer()::encode, model.tokenizer2()::encode,
-                    prompts, new SdxlPromptEncoder.Options(cfg, null, n));
-            NDArray context = cfg ? NDArrays.concat(new NDList(e.negativePromptEmbeds(), e.promptEmbeds())) : e.promptEmbeds();
-            NDArray pooled = cfg ? NDArrays.concat(new NDList(e.negativePooledPromptEmbeds(), e.pooledPromptEmbeds()))
-                    : e.pooledPromptEmbeds();
-            return new NDArray[] {onto(context, m), onto(pooled, m)};
+            NDList context = new NDList();
+            NDList pooled = new NDList();
+            NDList negContext = new NDList();
+            NDList negPooled = new NDList();
+            for (GenerationRequest r : requests) {
+                SdxlPromptEncoder.Prompts prompts = new SdxlPromptEncoder.Prompts(List.of(r.prompt()), null,
+                        cfg && r.negativePrompt() != null ? List.of(r.negativePrompt()) : null, null);
+                SdxlPromptEmbeds e = model.promptEncoder().encode(tm, model.tokenizer()::encode,
+                        model.tokenizer2()::encode, prompts, new SdxlPromptEncoder.Options(cfg, null, r.imagesPerPrompt()));
+                context.add(e.promptEmbeds());
+                pooled.add(e.pooledPromptEmbeds());
+                if (cfg) {
+                    negContext.add(e.negativePromptEmbeds());
+                    negPooled.add(e.negativePooledPromptEmbeds());
+                }
+            }
+            if (cfg) {
+                negContext.addAll(context);
+                negPooled.addAll(pooled);
+                context = negContext;
+                pooled = negPooled;
+            }
+            NDArray c = context.size() == 1 ? context.get(0) : NDArrays.concat(context);
+            NDArray p = pooled.size() == 1 ? pooled.get(0) : NDArrays.concat(pooled);
+            return new NDArray[] {onto(c, m), onto(p, m)};
         }
+    }
+
+    /** Requests batched together must share every setting but prompt, negative prompt, seed and image count. */
+    private static void checkBatchable(GenerationRequest a, GenerationRequest b) {
+        SamplerOptions x = a.sampler();
+        SamplerOptions y = b.sampler();
+        boolean sameSampler = x.kind() == y.kind() && x.steps() == y.steps() && Arrays.equals(x.timesteps(), y.timesteps())
+                && Objects.equals(x.spacing(), y.spacing()) && Objects.equals(x.eta(), y.eta());
+        if (!sameSampler || a.guidanceScale() != b.guidanceScale() || a.width() != b.width() || a.height() != b.height()
+                || a.initImage() != null || b.initImage() != null) {
+            throw new IllegalArgumentException("requests batched in one call must share sampler, guidance and size and be"
+                    + " text-to-image; got " + describe(a) + " and " + describe(b) + " (generate them in separate calls)");
+        }
+    }
+
+    private static String describe(GenerationRequest r) {
+        return r.sampler().kind().cliName() + " " + r.sampler().steps() + " steps, g " + r.guidanceScale() + ", "
+                + r.width() + "x" + r.height() + (r.initImage() != null ? ", img2img" : "");
     }
 
     /** The (g - 1) guidance embedding for a UNet with time_cond_proj_dim (null otherwise). */

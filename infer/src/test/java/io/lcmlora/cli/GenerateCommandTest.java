@@ -68,6 +68,25 @@ class GenerateCommandTest {
                 .get("fused").getAsBoolean());
     }
 
+    /** A module whose shape does not fit the model: generate --strict fails naming the kohya key as written, writes nothing. */
+    @Test
+    void misfitLoraShapeNamesTheKohyaKey() throws Exception {
+        Path lora = tmp.resolve("misfit.safetensors");
+        String stem = "lora_unet_down_blocks_0_downsamplers_0_conv";
+        new io.lcmlora.io.SafeTensorsWriter() // the model's conv takes 16 input channels; A says 8
+                .addFloats(stem + ".lora_down.weight", new long[] {2, 8, 3, 3}, new float[144], io.lcmlora.io.DType.F32)
+                .addFloats(stem + ".lora_up.weight", new long[] {16, 2, 1, 1}, new float[32], io.lcmlora.io.DType.F32)
+                .write(lora);
+        Path out = tmp.resolve("misfit");
+        java.io.StringWriter err = new java.io.StringWriter();
+        CommandLine cl = new CommandLine(new GenerateCommand()).setErr(new java.io.PrintWriter(err));
+        assertNotEquals(0, cl.execute("--model", model.toString(), "--prompt", "x", "--width", "32", "--height", "32",
+                "--steps", "1", "--strict", "--lora", lora + ":1", "--out", out.toString()));
+        assertTrue(err.toString().contains("'" + stem + ".lora_down.weight'") && err.toString().contains("misfit.safetensors")
+                && err.toString().contains("down_blocks.0.downsamplers.0.conv"), err.toString());
+        assertTrue(!Files.exists(out) || Files.list(out).findAny().isEmpty());
+    }
+
     @Test
     void badArgumentsFailWithoutWriting() throws Exception {
         Path out = tmp.resolve("bad");

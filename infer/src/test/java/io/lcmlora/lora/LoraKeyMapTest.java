@@ -68,6 +68,25 @@ class LoraKeyMapTest {
         }
     }
 
+    /** ComfyUI-saved keys are the reference kohya SGM stems spelled with dots under diffusion_model., alpha optional. */
+    @Test
+    void comfyUiSavedKeysResolveThroughTheSgmLayout() {
+        for (String m : modules) {
+            String sgm = kohyaSgm.get(m).substring("lora_unet_".length()); // input_blocks_4_1_... (reference)
+            String up = map.keysFor(LoraFormat.COMFYUI, LoraComponent.UNET, m).b();
+            assertTrue(up.startsWith("diffusion_model.") && up.endsWith(".lora_up.weight"), up);
+            String path = up.substring("diffusion_model.".length(), up.length() - ".lora_up.weight".length());
+            assertEquals(sgm, path.replace('.', '_'), m);
+            LoraKeyMap.Target t = map.resolve(up);
+            assertEquals(new LoraKeyMap.Target(LoraComponent.UNET, m, LoraKeyMap.Role.B, LoraFormat.COMFYUI), t, up);
+            assertEquals(LoraKeyMap.Role.A, map.resolve("diffusion_model." + path + ".lora_down.weight").role());
+            assertEquals(LoraKeyMap.Role.ALPHA, map.resolve("diffusion_model." + path + ".alpha").role());
+        }
+        assertEquals(null, map.resolve("diffusion_model.no_such_block.0.lora_up.weight"));
+        assertEquals(LoraFormat.COMFYUI, LoraFormat.detect(Set.of("diffusion_model.input_blocks.4.1.proj_in.lora_up.weight",
+                "diffusion_model.input_blocks.4.1.proj_in.lora_down.weight"), "f"));
+    }
+
     @Test
     void keysForIsTheInverseOfResolveInEveryFormat() {
         for (LoraFormat f : LoraFormat.values()) {

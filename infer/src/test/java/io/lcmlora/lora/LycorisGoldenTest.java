@@ -31,7 +31,7 @@ class LycorisGoldenTest {
     static final Path FILE = Path.of(System.getProperty("golden.dir"), "lycoris", "cases.safetensors");
     static final Map<String, AdapterKind> KINDS = Map.of("loha_lin", AdapterKind.LOHA, "loha_conv", AdapterKind.LOHA,
             "lokr_lin", AdapterKind.LOKR, "lokrd_lin", AdapterKind.LOKR, "lokr_conv", AdapterKind.LOKR,
-            "full_lin", AdapterKind.FULL_DIFF);
+            "full_lin", AdapterKind.FULL_DIFF, "lohat_conv", AdapterKind.LOHA, "lokrt_conv", AdapterKind.LOKR);
 
     static double maxAbs(NDArray a, NDArray b) {
         return a.sub(b).abs().max().getFloat();
@@ -52,11 +52,11 @@ class LycorisGoldenTest {
                 originals.put(name, w);
             }
             LoraKeyMap keys = LoraKeyMap.of(Map.of(LoraComponent.UNET, List.copyOf(layers.keySet())), null);
-            // the file also holds expected.* tensors: index the adapter keys only through a filtered copy
+            // the file also holds expected.*, base.* and the DoRA cases: index this test's adapter keys through a filtered copy
             Path adapters = tmp.resolve("lycoris.safetensors");
             io.lcmlora.io.SafeTensorsWriter out = new io.lcmlora.io.SafeTensorsWriter();
             for (String k : g.tensors().keySet()) {
-                if (!k.startsWith("expected.")) {
+                if (k.startsWith("lora_unet_") && KINDS.containsKey(k.substring("lora_unet_".length(), k.indexOf('.')))) {
                     out.add(k, g.info(k).dtype(), g.info(k).shape(), g.bytes(k));
                 }
             }
@@ -103,6 +103,87 @@ class LycorisGoldenTest {
                 for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
                     assertTrue(e.getValue().weight() == originals.get(e.getKey()), "unfuse restores the original array");
                 }
+            }
+        }
+    }
+    static final Path PEFT_FILE = Path.of(System.getProperty("golden.dir"), "lycoris", "peft_dora.safetensors");
+
+    /**
+     * DoRA against the numpy cases of the same script: kohya {@code dora_scale} (norm per input column, ComfyUI) and
+     * PEFT {@code lora_magnitude_vector} (norm per output row, peft), Linear and Conv2d, at adapter weight 0.8: W' - W
+     * within 1e-5 relative, the unfused runtime form equal to the layer op with W' within 1e-5, fused == unfused.
+     */
+    @Test
+    void doraMatchesBothReferencesUnfusedAndFused(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Map<String, DoraAxis> cases = Map.of("dora_lin", DoraAxis.INPUT, "dora_conv", DoraAxis.INPUT,
+                "pdora_lin", DoraAxis.OUTPUT, "pdora_conv", DoraAxis.OUTPUT);
+        try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile g = SafeTensorsFile.open(FILE)) {
+            Engine.getInstance().setRandomSeed(7);
+            Map<String, AdaptableLayer> layers = new LinkedHashMap<>();
+            Map<String, NDArray> originals = new HashMap<>();
+            for (String name : cases.keySet()) {
+                boolean conv = name.endsWith("_conv");
+                NDArray w = g.load("base." + name, m);
+                NDArray bias = m.randomNormal(new Shape(conv ? 4 : 8));
+                Weights vb = Weights.of(m, Map.of(name + ".weight", w, name + ".bias", bias), "test").pp(name);
+                layers.put(name, conv ? new Conv2d(vb, 3, 4, 3, 1, 1) : new Linear(vb, 6, 8, true));
+                originals.put(name, w);
+            }
+            LoraKeyMap keys = LoraKeyMap.of(Map.of(LoraComponent.UNET, List.copyOf(layers.keySet())), null);
+            Path kohya = tmp.resolve("kohya_dora.safetensors");
+            io.lcmlora.io.SafeTensorsWriter out = new io.lcmlora.io.SafeTensorsWriter();
+            for (String k : g.tensors().keySet()) {
+                if (k.startsWith("lora_unet_dora_")) {
+                    out.add(k, g.info(k).dtype(), g.info(k).shape(), g.bytes(k));
+                }
+            }
+            out.write(kohya);
+            LoraFile kIndex = LoraFile.read(kohya, keys);
+            LoraFile pIndex = LoraFile.read(PEFT_FILE, keys);
+            assertEquals(LoraFormat.KOHYA_DIFFUSERS, kIndex.format());
+            assertEquals(LoraFormat.PEFT, pIndex.format());
+            for (LoraFile.Module mod : kIndex.modules()) {
+                assertEquals(AdapterKind.DORA, mod.kind(), mod.module());
+                assertEquals(4, mod.keys().size(), "down, up, dora_scale, alpha: " + mod.keys());
+            }
+            assertTrue(LoraSummary.describe(pIndex).contains("dora"), LoraSummary.describe(pIndex));
+            Adapters a = new Adapters(LoraComponent.UNET, layers);
+            a.load(LoraFile.load(kohya, keys, m, DataType.FLOAT32), "kohya", 0.8);
+            a.load(LoraFile.load(PEFT_FILE, keys, m, DataType.FLOAT32), "peft", 0.8);
+            Map<String, NDArray> unfused = new HashMap<>();
+            Map<String, NDArray> inputs = new HashMap<>();
+            for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                String name = e.getKey();
+                boolean conv = name.endsWith("_conv");
+                LoraAdapter mod = a.adapter(name.startsWith("p") ? "peft" : "kohya").get(name);
+                assertEquals(AdapterKind.DORA, mod.kind(), name);
+                assertEquals(cases.get(name), mod.doraAxis(), name);
+                NDArray expected = g.load("expected_w08." + name, m);
+                double scale = expected.abs().max().getFloat();
+                // 1. W' - W against numpy
+                assertTrue(maxAbs(mod.deltaWeight(), expected) <= 1e-5 * scale, name + " dW " + maxAbs(mod.deltaWeight(), expected));
+                // 2. the unfused runtime form = the layer op with numpy's W'
+                NDArray x = m.randomNormal(conv ? new Shape(2, 3, 5, 5) : new Shape(2, 3, 6));
+                NDArray bias = e.getValue().bias();
+                NDArray wNew = originals.get(name).add(expected);
+                NDArray want = conv ? Conv2d.convolve(x, wNew, bias, 1, 1) : Ops.linear(x, wNew, bias);
+                NDArray got = e.getValue().forward(x);
+                double tol = 1e-5 * Math.max(1, want.abs().max().getFloat());
+                assertTrue(maxAbs(got, want) <= tol, name + " unfused " + maxAbs(got, want));
+                unfused.put(name, got);
+                inputs.put(name, x);
+            }
+            // 3. fused == unfused
+            a.fuse();
+            for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                NDArray y = e.getValue().forward(inputs.get(e.getKey()));
+                NDArray u = unfused.get(e.getKey());
+                assertTrue(maxAbs(y, u) <= 1e-5 * Math.max(1, u.abs().max().getFloat()), e.getKey() + " fused vs unfused "
+                        + maxAbs(y, u));
+            }
+            a.unfuse();
+            for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                assertTrue(e.getValue().weight() == originals.get(e.getKey()), "unfuse restores the original array");
             }
         }
     }

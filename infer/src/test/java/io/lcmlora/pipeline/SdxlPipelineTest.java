@@ -101,6 +101,34 @@ class SdxlPipelineTest {
     }
 
     @Test
+    void severalPromptsInOneBatchEqualEachPromptAlone() {
+        // g = 3 so the batch has [uncond of every prompt; cond of every prompt] rows and the negative prompts matter
+        GenerationRequest a = request("a red cat").withGuidance(3.0).withImagesPerPrompt(2);
+        GenerationRequest b = request("a blue dog on a hill").withGuidance(3.0).withNegativePrompt("blurry").withSeed(40);
+        GenerationRequest c = request("").withGuidance(3.0).withSeed(3).withImagesPerPrompt(2);
+        List<GeneratedImage> batch = pipe.generate(List.of(a, b, c));
+        List<GeneratedImage> alone = new ArrayList<>();
+        for (GenerationRequest r : List.of(a, b, c)) {
+            alone.addAll(pipe.generate(r));
+        }
+        assertEquals(5, batch.size());
+        long[] seeds = {7, 8, 40, 3, 4};
+        int[] index = {0, 1, 0, 0, 1};
+        int worst = 0;
+        for (int k = 0; k < 5; k++) {
+            assertEquals(seeds[k], batch.get(k).seed());
+            assertEquals(index[k], batch.get(k).index());
+            assertEquals(alone.get(k).parameters(), batch.get(k).parameters());
+            worst = Math.max(worst, maxLevelDiff(batch.get(k).image(), alone.get(k).image()));
+        }
+        assertEquals(0, worst, "an image of a 3-prompt batch must equal its prompt generated alone");
+        assertTrue(maxLevelDiff(batch.get(0).image(), batch.get(2).image()) > 0, "prompts must give different images");
+        assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withGuidance(1.0))));
+        assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withSize(64, 64))));
+        assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withSteps(4))));
+    }
+
+    @Test
     void negativePromptMattersOnlyWithGuidanceAboveOne() {
         for (double g : new double[] {1.0}) {
             BufferedImage plain = pipe.generate(request("a red cat").withGuidance(g)).get(0).image();

@@ -2,6 +2,7 @@ package io.lcmlora.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Package floors, checked on the main sources of both modules: library code never imports a command class;
  * {@code io} and {@code nn} sit below {@code model}, and {@code model} below the single-file checkpoint mapping;
- * one recursive delete; the duplicated enums and the removed dead code stay gone.
+ * {@code pretrain} never refers to {@code demo} (demo uses pretrain, so the two never import each other), nor
+ * {@code train.emoji} to either; one recursive delete; the duplicated enums and the removed dead code stay gone.
  */
 class ArchitectureTest {
     static final Path ROOT = Path.of(System.getProperty("golden.dir")).getParent().getParent();
@@ -89,6 +91,44 @@ class ArchitectureTest {
             }
         }
         assertEquals(List.of(), bad);
+    }
+
+    /** The packages among {@code targets} that {@code s} refers to, by import or fully qualified name. */
+    static List<String> references(Source s, List<String> targets) {
+        List<String> hits = new ArrayList<>();
+        for (String t : targets) {
+            boolean imported = s.imports().stream().anyMatch(imp -> under(imp, t));
+            boolean qualified = Pattern.compile("\\b" + Pattern.quote(t) + "\\.\\w").matcher(
+                    s.text().replaceFirst("(?m)^package [\\w.]+;", "")).find();
+            if (imported || qualified) {
+                hits.add(t);
+            }
+        }
+        return hits;
+    }
+
+    @Test
+    void demoAndPretrainDoNotImportEachOther() throws IOException {
+        // demo runs pretraining (DemoRun -> Pretrain), so pretrain must not refer back to demo; what both need
+        // (emoji styles and manifests) lives in train.emoji, below both.
+        String demo = "io.lcmlora.train.demo";
+        String pretrain = "io.lcmlora.train.pretrain";
+        String emoji = "io.lcmlora.train.emoji";
+        List<String> bad = new ArrayList<>();
+        boolean demoUsesPretrain = false;
+        for (Source s : sources()) {
+            String where = s.pkg() + "/" + s.file().getFileName();
+            if (under(s.pkg(), pretrain)) {
+                references(s, List.of(demo)).forEach(t -> bad.add(where + " refers to " + t));
+            } else if (under(s.pkg(), emoji)) {
+                references(s, List.of(demo, pretrain)).forEach(t -> bad.add(where + " refers to " + t));
+            } else if (under(s.pkg(), demo)) {
+                demoUsesPretrain |= !references(s, List.of(pretrain)).isEmpty();
+            }
+        }
+        assertEquals(List.of(), bad);
+        // The check above must see the one allowed direction, or it is reading the wrong files.
+        assertTrue(demoUsesPretrain, "no demo source refers to " + pretrain + ": update this test");
     }
 
     @Test

@@ -25,7 +25,7 @@ import java.util.Set;
  * @param imagesPerPrompt images per prompt and base seed
  * @param width image width in pixels
  * @param height image height in pixels
- * @param batchSize images per pipeline call (consecutive seeds of one prompt)
+ * @param batchSize images per pipeline call: runs of consecutive seeds, several prompts packed into one batched call
  * @param negativePrompt the negative prompt of prompts that give none (used only with guidance &gt; 1)
  * @param device where the models run: {@code auto}, {@code cpu}, {@code gpu} or {@code gpu:N}
  * @param precision the UNet's and text encoders' precision (the VAE stays fp32)

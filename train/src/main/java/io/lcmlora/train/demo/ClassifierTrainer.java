@@ -18,6 +18,7 @@ import io.lcmlora.io.AtomicFiles;
 import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.nn.Ops;
 import io.lcmlora.nn.Weights;
+import io.lcmlora.train.emoji.EmojiManifest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -73,7 +74,7 @@ public final class ClassifierTrainer {
             if (!Files.isRegularFile(manifest)) {
                 throw new IOException(manifest + ": not found (build the data with `lcm data emoji`)");
             }
-            for (JsonObject r : EmojiDataset.readManifest(manifest)) {
+            for (JsonObject r : EmojiManifest.readManifest(manifest)) {
                 rows.add(r);
                 files.add(manifest.getParent().resolve(r.get("image").getAsString()));
             }

@@ -3,6 +3,7 @@ package io.lcmlora.train.demo;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.lcmlora.io.AtomicFiles;
+import io.lcmlora.train.emoji.EmojiManifest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ public final class DemoPrep {
     /** The lines of a split, in manifest order. */
     static List<JsonObject> split(Path manifest, String split) throws IOException {
         List<JsonObject> out = new ArrayList<>();
-        for (JsonObject o : EmojiDataset.readManifest(manifest)) {
+        for (JsonObject o : EmojiManifest.readManifest(manifest)) {
             if (!o.has("split") || !o.has("image") || !o.has("caption")) {
                 throw new IOException(manifest + ": every line needs image, caption and split (rebuild with lcm data emoji)");
             }

@@ -5,6 +5,7 @@ import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.config.YamlConfig;
 import io.lcmlora.train.distill.Distiller;
+import io.lcmlora.train.emoji.EmojiManifest;
 import io.lcmlora.train.eval.EvalRun;
 import io.lcmlora.train.eval.FeatureExtractors;
 import io.lcmlora.train.eval.PipelineGenerator;
@@ -254,7 +255,7 @@ public final class DemoRun {
 
     private void buildData() throws IOException {
         Map<String, Path> tarballs = new LinkedHashMap<>();
-        for (String style : EmojiDataset.STYLES) {
+        for (String style : EmojiManifest.STYLES) {
             tarballs.put(style, paths.tarball(style));
         }
         EmojiDataset.build(tarballs, paths.heldoutList(), paths.emoji(), false, out::println);
@@ -289,7 +290,7 @@ public final class DemoRun {
             out.println("classifier: copied the shipped " + shipped + " (--from-scratch trains it, ~10 min)");
             return;
         }
-        ClassifierTrainer.Result r = ClassifierTrainer.train(paths.emoji(), EmojiDataset.STYLES, paths.classifier(),
+        ClassifierTrainer.Result r = ClassifierTrainer.train(paths.emoji(), EmojiManifest.STYLES, paths.classifier(),
                 new ClassifierTrainer.Options(5, 64, 3e-3, 1e-4, 0), out::println);
         out.printf(Locale.ROOT, "classifier: held-out category accuracy %.3f%n", r.heldoutCategoryAccuracy());
     }

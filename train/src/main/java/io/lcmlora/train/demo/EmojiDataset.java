@@ -12,7 +12,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,8 +35,6 @@ import javax.imageio.ImageIO;
 public final class EmojiDataset {
     private EmojiDataset() {}
 
-    /** Image sets the demo uses, by style name: the base teacher's and the fine-tune's. */
-    public static final List<String> STYLES = List.of("twitter", "google");
     public static final int SIZE = 64;
     private static final int MAX_JSON = 64 << 20;
     private static final int MAX_PNG = 1 << 20;
@@ -239,23 +236,5 @@ public final class EmojiDataset {
             throw new IOException("no PNG writer");
         }
         return bos.toByteArray();
-    }
-
-    /** Reads a manifest's lines as JSON objects (for tools that consume the built sets). */
-    public static List<JsonObject> readManifest(Path manifest) throws IOException {
-        List<JsonObject> rows = new ArrayList<>();
-        int n = 0;
-        for (String l : Files.readAllLines(manifest, StandardCharsets.UTF_8)) {
-            n++;
-            if (l.isBlank()) {
-                continue;
-            }
-            try {
-                rows.add(GSON.fromJson(l, JsonObject.class));
-            } catch (RuntimeException ex) {
-                throw new IOException(manifest + ":" + n + ": not a JSON object: " + ex.getMessage());
-            }
-        }
-        return rows;
     }
 }

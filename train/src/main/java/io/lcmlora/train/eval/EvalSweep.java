@@ -243,7 +243,10 @@ public final class EvalSweep {
         return out;
     }
 
-    /** Generates the missing images of one setting in runs of consecutive seeds (at most batch_size) per prompt. */
+    /**
+     * Generates the missing images of one setting: runs of consecutive seeds per prompt, packed (across prompts) into
+     * calls of at most batch_size images, so that one denoising loop serves several prompts.
+     */
     private long generate(SampleGenerator gen, SweepSetting s, long done, Shard shard) throws IOException {
         List<SweepLayout.Image> missing = new ArrayList<>();
         for (SweepLayout.Image img : images(s, shard)) {
@@ -253,16 +256,25 @@ public final class EvalSweep {
         }
         int i = 0;
         while (i < missing.size()) {
-            SweepLayout.Image first = missing.get(i);
-            int n = 1;
-            while (i + n < missing.size() && n < config.batchSize() && missing.get(i + n).prompt() == first.prompt()
-                    && missing.get(i + n).seed() == first.seed() + n) {
-                n++;
+            // 1. runs of consecutive seeds of one prompt, until the call holds batch_size images
+            List<SampleGenerator.Request> requests = new ArrayList<>();
+            int n = 0;
+            while (i + n < missing.size() && n < config.batchSize()) {
+                SweepLayout.Image first = missing.get(i + n);
+                int run = 1;
+                while (i + n + run < missing.size() && n + run < config.batchSize()
+                        && missing.get(i + n + run).prompt() == first.prompt()
+                        && missing.get(i + n + run).seed() == first.seed() + run) {
+                    run++;
+                }
+                EvalPrompt p = first.prompt();
+                String negative = p.negativePrompt() != null ? p.negativePrompt() : config.negativePrompt();
+                requests.add(new SampleGenerator.Request(p, negative, first.seed(), run));
+                n += run;
             }
-            EvalPrompt p = first.prompt();
-            String negative = p.negativePrompt() != null ? p.negativePrompt() : config.negativePrompt();
+            // 2. one call, then the PNGs in request order
             long t0 = System.nanoTime();
-            List<SampleGenerator.Sample> samples = gen.generate(s, p, negative, first.seed(), n);
+            List<SampleGenerator.Sample> samples = gen.generate(s, requests);
             if (samples.size() != n) {
                 throw new IllegalStateException("generator returned " + samples.size() + " images for " + n + " seeds");
             }

@@ -22,7 +22,7 @@ import java.util.Map;
  * The sweep's generator on the SDXL pipeline: one model loaded once, every adapter the config names loaded unfused
  * (so each setting switches its own set on, at its weights, without reloading: {@link SdxlPipeline#setAdapters}),
  * text-to-image requests of consecutive seeds ({@link GenerationRequest}: image k from seed + k, noise drawn per
- * image, so batching does not change pixels).
+ * image, so batching does not change pixels); several prompts of one setting go through one batched call.
  */
 public final class PipelineGenerator implements SampleGenerator {
     private final SdxlModel model;
@@ -58,16 +58,25 @@ public final class PipelineGenerator implements SampleGenerator {
 
     @Override
     public List<Sample> generate(SweepSetting s, EvalPrompt prompt, String negativePrompt, long firstSeed, int count) {
+        return generate(s, List.of(new Request(prompt, negativePrompt, firstSeed, count)));
+    }
+
+    /** All requests as one batched denoising loop ({@link SdxlPipeline#generate(List)}). */
+    @Override
+    public List<Sample> generate(SweepSetting s, List<Request> requests) {
         Map<String, Double> weights = new LinkedHashMap<>();
         for (EvalConfig.AdapterSpec a : s.adapters()) {
             weights.put(adapterNames.get(a.name()), a.weight());
         }
         pipeline.setAdapters(weights);
-        GenerationRequest r = GenerationRequest.of(prompt.prompt()).withNegativePrompt(negativePrompt).withSeed(firstSeed)
-                .withSampler(s.sampler()).withGuidance(s.guidance())
-                .withSize(config.width(), config.height()).withImagesPerPrompt(count);
+        List<GenerationRequest> batch = new ArrayList<>();
+        for (Request q : requests) {
+            batch.add(GenerationRequest.of(q.prompt().prompt()).withNegativePrompt(q.negativePrompt())
+                    .withSeed(q.firstSeed()).withSampler(s.sampler()).withGuidance(s.guidance())
+                    .withSize(config.width(), config.height()).withImagesPerPrompt(q.count()));
+        }
         List<Sample> out = new ArrayList<>();
-        for (GeneratedImage img : pipeline.generate(r)) {
+        for (GeneratedImage img : pipeline.generate(batch)) {
             out.add(new Sample(img.image(), img.parameters()));
         }
         return out;

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import io.lcmlora.eval.ImageFolder;
 import io.lcmlora.nn.NoGrad;
-import io.lcmlora.train.demo.EmojiDataset;
+import io.lcmlora.train.emoji.EmojiManifest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,7 +54,7 @@ record EmojiImages(float[] pixels, int size, List<String> captions, List<Path> i
         List<BufferedImage> decoded = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         List<String> captions = new ArrayList<>();
-        for (JsonObject r : EmojiDataset.readManifest(manifest)) {
+        for (JsonObject r : EmojiManifest.readManifest(manifest)) {
             if (!split.equals(r.get("split").getAsString())) {
                 continue;
             }
@@ -85,7 +85,7 @@ record EmojiImages(float[] pixels, int size, List<String> captions, List<Path> i
     /** The captions of one split, without decoding images. */
     static List<String> captions(Path data, String style, int resolution, String split) throws IOException {
         List<String> out = new ArrayList<>();
-        for (JsonObject r : EmojiDataset.readManifest(manifest(data, style, resolution))) {
+        for (JsonObject r : EmojiManifest.readManifest(manifest(data, style, resolution))) {
             if (split.equals(r.get("split").getAsString())) {
                 out.add(r.get("caption").getAsString());
             }

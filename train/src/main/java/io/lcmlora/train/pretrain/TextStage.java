@@ -8,7 +8,7 @@ import io.lcmlora.model.clip.CLIPTextModelWithProjection;
 import io.lcmlora.model.clip.ClipTextConfig;
 import io.lcmlora.text.ClipBpeTrainer;
 import io.lcmlora.text.ClipTokenizer;
-import io.lcmlora.train.demo.EmojiDataset;
+import io.lcmlora.train.emoji.EmojiManifest;
 import io.lcmlora.train.loop.Rng;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -44,7 +44,7 @@ final class TextStage {
 
     static Result write(PretrainConfig c, Consumer<String> log) throws IOException {
         List<String> captions = new ArrayList<>();
-        for (String style : EmojiDataset.STYLES) {
+        for (String style : EmojiManifest.STYLES) {
             captions.addAll(EmojiImages.captions(Path.of(c.data()), style, c.resolution(), "train"));
         }
         ClipBpeTrainer.Vocabulary vocab = ClipBpeTrainer.train(captions, c.text().vocabSize());

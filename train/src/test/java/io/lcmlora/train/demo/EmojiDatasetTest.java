@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
+import io.lcmlora.train.emoji.EmojiManifest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -113,7 +114,7 @@ class EmojiDatasetTest {
         List<EmojiDataset.Summary> s = EmojiDataset.build(tarballs, held, out, false, log::add);
         assertEquals(List.of(new EmojiDataset.Summary("twitter", 1, 3, false)), s);
 
-        List<JsonObject> rows = EmojiDataset.readManifest(out.resolve("twitter/manifest.jsonl"));
+        List<JsonObject> rows = EmojiManifest.readManifest(out.resolve("twitter/manifest.jsonl"));
         assertEquals(4, rows.size());
         JsonObject r = rows.get(2);
         assertEquals("img64/1f385-1f3fd.png", r.get("image").getAsString());
@@ -123,7 +124,7 @@ class EmojiDatasetTest {
         assertEquals("People & Body", r.get("category").getAsString());
         assertFalse(rows.get(0).has("skin_tone"));
         assertEquals("img32/1f600.png",
-                EmojiDataset.readManifest(out.resolve("twitter/manifest-32.jsonl")).get(0).get("image").getAsString());
+                EmojiManifest.readManifest(out.resolve("twitter/manifest-32.jsonl")).get(0).get("image").getAsString());
 
         BufferedImage im = ImageIO.read(out.resolve("twitter/img64/1f600.png").toFile());
         assertEquals(64, im.getWidth());

@@ -66,11 +66,23 @@ class EvalSweepTest {
         public SampleGenerator open(EvalConfig.ModelSpec model, EvalConfig config) {
             opened.incrementAndGet();
             return new SampleGenerator() {
+                /** One call of the sweep: several prompts' runs of seeds, as one batch. */
                 @Override
-                public List<Sample> generate(SweepSetting s, EvalPrompt p, String negative, long firstSeed, int count) {
+                public List<Sample> generate(SweepSetting s, List<Request> requests) {
                     if (calls.incrementAndGet() == failAt) {
                         throw new IllegalStateException("simulated interruption");
                     }
+                    int n = requests.stream().mapToInt(Request::count).sum();
+                    assertTrue(n <= 3, "a call holds at most batch_size (3) images, got " + n);
+                    List<Sample> out = new ArrayList<>();
+                    for (Request r : requests) {
+                        out.addAll(generate(s, r.prompt(), r.negativePrompt(), r.firstSeed(), r.count()));
+                    }
+                    return out;
+                }
+
+                @Override
+                public List<Sample> generate(SweepSetting s, EvalPrompt p, String negative, long firstSeed, int count) {
                     List<Sample> out = new ArrayList<>();
                     double noise = (s.scheduler() == SchedulerKind.LCM ? 1.5 : 3.0) / s.steps();
                     for (int k = 0; k < count; k++) {
@@ -177,8 +189,9 @@ class EvalSweepTest {
         int perSetting = PROMPTS * 2 * 2;
         assertEquals(5 * perSetting, gen.images.get());
         assertEquals(1, gen.opened.get());
-        // batches are runs of consecutive seeds of one prompt, at most batch_size (3) long: seeds {0,1} and {10,11}
-        assertEquals(5 * PROMPTS * 2, gen.calls.get());
+        // runs of consecutive seeds ({0,1} and {10,11} per prompt) packed across prompts into calls of batch_size (3)
+        // images: 24 images per setting in 8 full calls (one call per prompt run would be 12)
+        assertEquals(5 * (perSetting / 3), gen.calls.get());
 
         // results.json: one entry per expanded setting, in config order, with counts and settings
         JsonObject json = JsonParser.parseString(Files.readString(out.resolve("results.json"), StandardCharsets.UTF_8))
@@ -280,7 +293,7 @@ class EvalSweepTest {
         killed.failAt = 7;
         assertThrows(IllegalStateException.class, () -> EvalSweep.run(cfg, killed, extractors(), SweepProgress.none()));
         int written = killed.images.get();
-        assertEquals(6 * 2, written);
+        assertEquals(6 * 3, written); // six full calls of batch_size (3) images
         assertEquals(written, pngTimes(out).size());
         // a temp file left by a write that was cut off is cleaned up and never counted
         Files.writeString(out.resolve("lcm-1steps/.00003_0.png.123.tmp"), "partial");
