@@ -245,26 +245,24 @@ public final class EvalSweep {
 
     /**
      * Generates the missing images of one setting: runs of consecutive seeds per prompt, packed (across prompts) into
-     * calls of at most batch_size images, so that one denoising loop serves several prompts.
+     * calls of at most batch_size images, so that one denoising loop serves several prompts. The calls are cut from
+     * the setting's whole image list (not from what is missing), so every image is always computed in the same batch
+     * and a resumed sweep gives the same pixels as an uninterrupted one (batched kernels are not bit-identical across
+     * batch compositions); a call with any image missing is run whole and writes only the missing PNGs.
      */
     private long generate(SampleGenerator gen, SweepSetting s, long done, Shard shard) throws IOException {
-        List<SweepLayout.Image> missing = new ArrayList<>();
-        for (SweepLayout.Image img : images(s, shard)) {
-            if (!SweepLayout.done(img.file())) {
-                missing.add(img);
-            }
-        }
+        List<SweepLayout.Image> all = images(s, shard);
         int i = 0;
-        while (i < missing.size()) {
+        while (i < all.size()) {
             // 1. runs of consecutive seeds of one prompt, until the call holds batch_size images
             List<SampleGenerator.Request> requests = new ArrayList<>();
             int n = 0;
-            while (i + n < missing.size() && n < config.batchSize()) {
-                SweepLayout.Image first = missing.get(i + n);
+            while (i + n < all.size() && n < config.batchSize()) {
+                SweepLayout.Image first = all.get(i + n);
                 int run = 1;
-                while (i + n + run < missing.size() && n + run < config.batchSize()
-                        && missing.get(i + n + run).prompt() == first.prompt()
-                        && missing.get(i + n + run).seed() == first.seed() + run) {
+                while (i + n + run < all.size() && n + run < config.batchSize()
+                        && all.get(i + n + run).prompt() == first.prompt()
+                        && all.get(i + n + run).seed() == first.seed() + run) {
                     run++;
                 }
                 EvalPrompt p = first.prompt();
@@ -272,17 +270,27 @@ public final class EvalSweep {
                 requests.add(new SampleGenerator.Request(p, negative, first.seed(), run));
                 n += run;
             }
-            // 2. one call, then the PNGs in request order
+            List<Integer> missing = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                if (!SweepLayout.done(all.get(i + k).file())) {
+                    missing.add(k);
+                }
+            }
+            if (missing.isEmpty()) {
+                i += n;
+                continue;
+            }
+            // 2. one call, then the missing PNGs in request order
             long t0 = System.nanoTime();
             List<SampleGenerator.Sample> samples = gen.generate(s, requests);
             if (samples.size() != n) {
                 throw new IllegalStateException("generator returned " + samples.size() + " images for " + n + " seeds");
             }
-            for (int k = 0; k < n; k++) {
-                SweepImages.writePng(missing.get(i + k).file(), samples.get(k));
+            for (int k : missing) {
+                SweepImages.writePng(all.get(i + k).file(), samples.get(k));
             }
             addTiming(s, n, (System.nanoTime() - t0) / 1e9);
-            done += n;
+            done += missing.size();
             i += n;
             progress.images(done, s.name());
         }
