@@ -241,14 +241,12 @@ public final class DdimScheduler implements Sampler {
 
     @Override
     public float[] addNoise(float[] x0, float[] noise, int step) {
-        return schedule.addNoise(x0, noise, new long[] {timesteps[Samplers.checkIndex(step, timesteps.length)]});
+        return Samplers.addNoiseAt(schedule, timesteps, x0, noise, step);
     }
 
     @Override
     public NDArray addNoise(NDArray x0, NDArray noise, int step) {
-        long[] t = new long[(int) x0.getShape().get(0)];
-        Arrays.fill(t, timesteps[Samplers.checkIndex(step, timesteps.length)]);
-        return schedule.addNoise(x0, noise, t);
+        return Samplers.addNoiseAt(schedule, timesteps, x0, noise, step);
     }
 
     @Override

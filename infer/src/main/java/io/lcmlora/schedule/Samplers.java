@@ -71,6 +71,18 @@ public final class Samplers {
         return step;
     }
 
+    /** q(x_t | x0) at the discrete timestep of step {@code step}: the add_noise of the timestep-indexed samplers. */
+    static float[] addNoiseAt(NoiseSchedule schedule, long[] timesteps, float[] x0, float[] noise, int step) {
+        return schedule.addNoise(x0, noise, new long[] {timesteps[checkIndex(step, timesteps.length)]});
+    }
+
+    /** {@link #addNoiseAt(NoiseSchedule, long[], float[], float[], int)} for a batch: every sample at that timestep. */
+    static NDArray addNoiseAt(NoiseSchedule schedule, long[] timesteps, NDArray x0, NDArray noise, int step) {
+        long[] t = new long[(int) x0.getShape().get(0)];
+        Arrays.fill(t, timesteps[checkIndex(step, timesteps.length)]);
+        return schedule.addNoise(x0, noise, t);
+    }
+
     /** One float per sample, for {@link Predictions}' per-sample coefficients. */
     static float[] fill(NDArray like, float v) {
         float[] r = new float[(int) like.getShape().get(0)];

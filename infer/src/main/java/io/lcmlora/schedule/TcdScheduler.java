@@ -1,7 +1,6 @@
 package io.lcmlora.schedule;
 
 import ai.djl.ndarray.NDArray;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -117,14 +116,12 @@ public final class TcdScheduler implements Sampler {
 
     @Override
     public float[] addNoise(float[] x0, float[] noise, int step) {
-        return schedule.addNoise(x0, noise, new long[] {timesteps[Samplers.checkIndex(step, timesteps.length)]});
+        return Samplers.addNoiseAt(schedule, timesteps, x0, noise, step);
     }
 
     @Override
     public NDArray addNoise(NDArray x0, NDArray noise, int step) {
-        long[] t = new long[(int) x0.getShape().get(0)];
-        Arrays.fill(t, timesteps[Samplers.checkIndex(step, timesteps.length)]);
-        return schedule.addNoise(x0, noise, t);
+        return Samplers.addNoiseAt(schedule, timesteps, x0, noise, step);
     }
 
     @Override
