@@ -26,6 +26,7 @@ import io.lcmlora.train.log.ProgressReporter;
 import io.lcmlora.train.log.TensorBoardWriter;
 import io.lcmlora.train.loop.Checkpoint;
 import io.lcmlora.train.loop.Checkpoints;
+import io.lcmlora.train.loop.LossScaler;
 import io.lcmlora.train.loop.LrSchedule;
 import io.lcmlora.train.loop.Rng;
 import io.lcmlora.train.parallel.DistributedException;
@@ -71,20 +72,28 @@ public final class Distiller {
 
     private Distiller() {}
 
-    /** Test hooks (both off by default). */
-    public record Options(long stopAfterStep, long poisonStep) {
+    /** Test hooks (all off by default). */
+    public record Options(long stopAfterStep, long poisonStep, boolean cpuFp16) {
         public static Options defaults() {
-            return new Options(Long.MAX_VALUE, -1);
+            return new Options(Long.MAX_VALUE, -1, false);
         }
 
         /** Stops (as if killed, without the final export) once this many steps are done. */
         public Options stopAfter(long step) {
-            return new Options(step, poisonStep);
+            return new Options(step, poisonStep, cpuFp16);
         }
 
         /** Makes the loss of this step NaN. */
         public Options poison(long step) {
-            return new Options(stopAfterStep, step);
+            return new Options(stopAfterStep, step, cpuFp16);
+        }
+
+        /**
+         * Keeps {@code precision.weights_dtype: fp16} on the CPU too (normally fp32 there), so the fp16 path (loss
+         * scaling, overflow skips, its checkpoint state) runs in tests without a GPU.
+         */
+        public Options fp16OnCpu() {
+            return new Options(stopAfterStep, poisonStep, true);
         }
     }
 
@@ -148,7 +157,8 @@ public final class Distiller {
     private static RunResult runLocked(TrainConfig config, Path dir, PrintStream out, Options options, World world)
             throws IOException {
         Device device = world.device(config.precision());
-        DataType weights = weightsType(config.precision(), device, out);
+        DataType weights = options.cpuFp16() && config.precision().weightsDtype() == Precision.FP16
+                ? DataType.FLOAT16 : weightsType(config.precision(), device, out);
         Checkpoints checkpoints = new Checkpoints(dir, config.checkpointing().keepLast());
         if (world.isMainProcess()) {
             checkpoints.removeStale();
@@ -173,7 +183,7 @@ public final class Distiller {
                 Loop loop = new Loop(config, data, trainer, nd, world);
                 long step = 0;
                 if (resume.isPresent()) {
-                    step = loop.restore(resume.get());
+                    step = loop.restore(resume.get(), out);
                     out.println("resumed from " + resume.get().dir() + " at step " + step);
                 } else if (config.checkpointing().resume() != null) {
                     out.println("no checkpoint in " + dir + ": starting from step 0");
@@ -526,6 +536,7 @@ public final class Distiller {
      * Rng states and the cursor are the same on every rank and rank 0's checkpoint resumes all of them.
      */
     static final class Loop {
+        static final String LOSS_SCALE = "loss_scale";
         private final TrainConfig config;
         private final TrainingData data;
         private final LoraTrainer trainer;
@@ -559,12 +570,13 @@ public final class Distiller {
             return batchSize * config.distill().gradientAccumulationSteps();
         }
 
-        /** Restores weights, optimizer, Rng states and data position; returns the step. */
-        long restore(Checkpoint cp) throws IOException {
+        /** Restores weights, optimizer, loss scale, Rng states and data position; returns the step. */
+        long restore(Checkpoint cp, PrintStream out) throws IOException {
             cp.restoreLora(trainer.lora().masters());
             cp.restoreOptimizer(trainer.optimizer());
             rngs.replaceAll((name, r) -> cp.rng(name));
             JsonObject s = cp.state();
+            restoreLossScale(cp, s, out);
             epochs = s.get("epochs").getAsLong();
             if (epochs > 0) {
                 epochStart = rngs.get("data").copy();
@@ -572,6 +584,33 @@ public final class Distiller {
                 cursor = s.get("cursor").getAsInt();
             }
             return cp.step();
+        }
+
+        /**
+         * The fp16 loss scale and growth tracker, saved in state.json with the rest of the loop state. A checkpoint
+         * written before they were saved continues at {@code precision.loss_scale}, and says so: its next updates may
+         * be skipped or applied differently than in the uninterrupted run.
+         */
+        private void restoreLossScale(Checkpoint cp, JsonObject s, PrintStream out) {
+            LossScaler scaler = trainer.scaler();
+            String where = cp.dir().resolve(Checkpoints.STATE) + ": state." + LOSS_SCALE;
+            if (!s.has(LOSS_SCALE)) {
+                if (scaler.isDynamic()) {
+                    out.println("note: " + cp.dir().resolve(Checkpoints.STATE) + " holds no fp16 loss scale (written by "
+                            + "an older version): continuing at precision.loss_scale " + scaler.scale() + ", so the "
+                            + "next steps may skip or apply other updates than the uninterrupted run did");
+                }
+                return;
+            }
+            if (!s.get(LOSS_SCALE).isJsonObject()) {
+                throw new IllegalArgumentException(where + ": expected an object {dynamic, scale, growth_tracker}, got "
+                        + s.get(LOSS_SCALE));
+            }
+            JsonObject saved = s.getAsJsonObject(LOSS_SCALE);
+            if (!scaler.restore(saved, where) && scaler.isDynamic()) {
+                out.println("note: " + cp.dir() + " was saved by a run without fp16 loss scaling: starting it at "
+                        + "precision.loss_scale " + scaler.scale());
+            }
         }
 
         Checkpoints.Snapshot snapshot(long step) {
@@ -594,6 +633,7 @@ public final class Distiller {
                 rows.add(range);
             }
             state.add("rank_rows", rows);
+            state.add(LOSS_SCALE, trainer.scaler().state()); // the same on every rank: decided on averaged gradients
             return new Checkpoints.Snapshot(step, trainer.lora().masters(), trainer.optimizer(), saved, config.toYaml(), state);
         }
 

@@ -48,4 +48,42 @@ class LossScalerTest {
         assertThrows(IllegalStateException.class, () -> none.skip(false));
         assertThrows(IllegalArgumentException.class, () -> LossScaler.dynamic(0.5));
     }
+
+    /**
+     * A scaler restored from {@link LossScaler#state()} continues the sequence of the original: the same skips, the
+     * same doubling 2000 finite updates after the last change, counted across the save.
+     */
+    @Test
+    void aRestoredStateContinuesTheScaleSequence() {
+        LossScaler a = LossScaler.dynamic(65536);
+        a.skip(false);
+        for (int i = 0; i < 1500; i++) {
+            a.skip(true);
+        }
+        var saved = com.google.gson.JsonParser.parseString(a.state().toString()).getAsJsonObject(); // through JSON text
+        assertEquals(1500, a.growthTracker());
+        LossScaler b = LossScaler.dynamic(65536);
+        assertTrue(b.restore(saved, "state.json: state.loss_scale"));
+        assertEquals(32768, b.scale());
+        assertEquals(1500, b.growthTracker());
+        for (int i = 1; i < 500; i++) {
+            assertFalse(b.skip(true));
+        }
+        assertEquals(32768, b.scale(), "1999 finite updates in a row, 1500 of them before the save: not yet");
+        b.skip(true);
+        assertEquals(65536, b.scale(), "the 2000th doubles, as in the uninterrupted scaler");
+
+        LossScaler none = LossScaler.none();
+        assertFalse(none.restore(saved, "x"), "no scaling: a saved fp16 scale is not used");
+        assertEquals(1, none.scale());
+        assertFalse(LossScaler.dynamic(8).restore(LossScaler.none().state(), "x"), "saved without scaling");
+
+        var bad = saved.deepCopy();
+        bad.addProperty("growth_tracker", 2000);
+        var e = assertThrows(IllegalArgumentException.class, () -> LossScaler.dynamic(8).restore(bad, "f: state.loss_scale"));
+        assertEquals("f: state.loss_scale.growth_tracker: expected an integer in [0, 2000), got 2000.0", e.getMessage());
+        bad.addProperty("scale", "big");
+        e = assertThrows(IllegalArgumentException.class, () -> LossScaler.dynamic(8).restore(bad, "f: state.loss_scale"));
+        assertEquals("f: state.loss_scale.scale: expected a number, got \"big\"", e.getMessage());
+    }
 }
