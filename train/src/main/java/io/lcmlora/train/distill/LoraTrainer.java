@@ -19,6 +19,8 @@ import io.lcmlora.train.loop.GradClip;
 import io.lcmlora.train.loop.LossScaler;
 import io.lcmlora.train.loop.Rng;
 import io.lcmlora.train.parallel.World;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
 
@@ -100,7 +102,9 @@ public final class LoraTrainer implements AutoCloseable {
         lora.syncCompute();
         try (NDScope scope = new NDScope()) {
             double sum = 0;
-            for (int i = 0; i < accumulation; i++) {
+            int badMicro = 0; // 1-based micro-batch whose loss was not finite on this rank, 0: none
+            float badLoss = 0;
+            for (int i = 0; i < accumulation && badMicro == 0; i++) {
                 // one scope per micro-batch: its inputs, graph handles and loss are freed before the next one, so
                 // memory is flat in the accumulation count (the gradients accumulate on the LoRA arrays, outside)
                 try (NDScope microScope = new NDScope();
@@ -113,9 +117,9 @@ public final class LoraTrainer implements AutoCloseable {
                     }
                     float value = loss.getFloat();
                     if (!Float.isFinite(value)) {
-                        lora.zeroGradients();
-                        throw new NonFiniteLossException(step, "loss is " + value + " at step " + step + " (micro-batch "
-                                + (i + 1) + " of " + accumulation + "); nothing of this step was applied");
+                        badMicro = i + 1; // no backward; the other ranks learn of it in the all-reduce below
+                        badLoss = value;
+                        continue;
                     }
                     sum += value;
                     double factor = scaler.scale() / accumulation;
@@ -123,7 +127,17 @@ public final class LoraTrainer implements AutoCloseable {
                 }
             }
             double scale = scaler.scale();
-            Map<String, NDArray> grads = world.averageGradients(lora.masterGradients(scale)); // mean over ranks
+            // 1. mean gradients over ranks, with this rank's "loss not finite" flag in the same all-reduce: every
+            //    rank sees the same count and stops at the same step (a rank stopping alone would leave the others
+            //    waiting in the next all-reduce, or stepping replicas that no longer agree)
+            World.Reduced reduced = world.averageGradients(lora.masterGradients(scale), badMicro > 0);
+            if (reduced.flagged() > 0) {
+                lora.zeroGradients();
+                throw new NonFiniteLossException(step, nonFiniteLoss(step, badMicro, badLoss));
+            }
+            Map<String, NDArray> grads = reduced.gradients();
+            // 2. the norm of the mean gradients, the same on every rank: a non-finite one (a rank's overflow or
+            //    NaN reaches every rank's sum) is skipped or stops the run on all ranks alike
             double norm = GradClip.clipGradients(grads.values(), maxGradNorm);
             float mean = (float) world.average(sum / accumulation);
             boolean skip;
@@ -140,6 +154,29 @@ public final class LoraTrainer implements AutoCloseable {
             lora.zeroGradients();
             return new Update(mean, norm, skip);
         }
+    }
+
+    /**
+     * The message every rank gives for a non-finite loss: which ranks, micro-batches and values (gathered, so each
+     * rank names all of them).
+     */
+    private String nonFiniteLoss(long step, int badMicro, float badLoss) {
+        long[] micros = world.gather(badMicro);
+        long[] values = world.gather(Float.floatToRawIntBits(badLoss));
+        List<String> where = new ArrayList<>();
+        String first = null;
+        for (int r = 0; r < micros.length; r++) {
+            if (micros[r] == 0) {
+                continue;
+            }
+            String value = Float.toString(Float.intBitsToFloat((int) values[r]));
+            String at = (world.size() > 1 ? "rank " + r + " of " + world.size() + ", " : "") + "micro-batch " + micros[r]
+                    + " of " + accumulation;
+            where.add(first == null ? at : at + ": " + value);
+            first = first == null ? value : first;
+        }
+        return "loss is " + first + " at step " + step + " (" + String.join("; ", where) + "); nothing of this step was applied"
+                + (world.size() > 1 ? " on any rank" : "");
     }
 
     @Override

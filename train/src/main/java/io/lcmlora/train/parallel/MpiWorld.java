@@ -14,8 +14,8 @@ import java.util.Map;
 
 /**
  * A world of {@code mpirun}-launched processes over Open MPI's {@code MPI_COMM_WORLD}. Gradients are averaged with
- * one {@code MPI_Allreduce(MPI_IN_PLACE, MPI_SUM)} on a host buffer that holds all of them back to back (allocated
- * once, reused every step), then divided by the world size. Start-up (init and the first exchange) is guarded by a
+ * one {@code MPI_Allreduce(MPI_IN_PLACE, MPI_SUM)} on a host buffer that holds all of them back to back plus one
+ * float for the step's flag (allocated once, reused every step), then divided by the world size. Start-up (init and the first exchange) is guarded by a
  * watchdog: a rank that cannot reach the others within {@code LCM_DIST_TIMEOUT_S} seconds (default 300) prints why
  * and exits, and {@code mpirun} then stops the rest. A rank that dies later (kill -9, out of memory) makes
  * {@code mpirun} stop every other rank: no collective waits forever.
@@ -92,7 +92,7 @@ final class MpiWorld implements World {
     }
 
     @Override
-    public Map<String, NDArray> averageGradients(Map<String, NDArray> grads) {
+    public Reduced averageGradients(Map<String, NDArray> grads, boolean flag) {
         long total = 0;
         for (Map.Entry<String, NDArray> e : grads.entrySet()) {
             if (e.getValue().getDataType() != DataType.FLOAT32) {
@@ -101,9 +101,11 @@ final class MpiWorld implements World {
             }
             total += e.getValue().size();
         }
-        if (buffer == null || buffer.size() != total * Float.BYTES) {
-            buffer = new Memory(Math.max(1, total) * Float.BYTES);
+        long slots = total + 1; // [gradients..., flag]: the flag's sum is the number of ranks that raised it
+        if (buffer == null || buffer.size() != slots * Float.BYTES) {
+            buffer = new Memory(slots * Float.BYTES);
         }
+        buffer.setFloat(total * Float.BYTES, flag ? 1f : 0f);
         // 1. copy every gradient into the flat host buffer (one device-to-host copy each on a GPU)
         long offset = 0;
         for (NDArray g : grads.values()) {
@@ -112,8 +114,8 @@ final class MpiWorld implements World {
             offset += bytes;
         }
         // 2. sum over ranks in place, in chunks whose count fits an int
-        for (long first = 0; first < total; first += CHUNK) {
-            int count = (int) Math.min(CHUNK, total - first);
+        for (long first = 0; first < slots; first += CHUNK) {
+            int count = (int) Math.min(CHUNK, slots - first);
             Pointer p = buffer.share(first * Float.BYTES);
             OpenMpi.check(mpi.lib.MPI_Allreduce(OpenMpi.IN_PLACE, p, count, mpi.floatType, mpi.sum, mpi.commWorld),
                     "MPI_Allreduce of " + count + " gradient values");
@@ -132,7 +134,7 @@ final class MpiWorld implements World {
             out.put(e.getKey(), g.getManager().create(view(offset, bytes), g.getShape(), DataType.FLOAT32));
             offset += bytes;
         }
-        return out;
+        return new Reduced(out, Math.round(buffer.getFloat(total * Float.BYTES)));
     }
 
     private ByteBuffer view(long offset, long bytes) {

@@ -25,8 +25,8 @@ final class SingleProcess implements World {
     }
 
     @Override
-    public Map<String, NDArray> averageGradients(Map<String, NDArray> grads) {
-        return grads;
+    public Reduced averageGradients(Map<String, NDArray> grads, boolean flag) {
+        return new Reduced(grads, flag ? 1 : 0);
     }
 
     @Override

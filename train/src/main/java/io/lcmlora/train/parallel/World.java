@@ -32,10 +32,14 @@ public interface World extends AutoCloseable {
     }
 
     /**
-     * The averages over ranks of each gradient (fp32), as new arrays; the inputs are left as they are. The caller's
-     * step scope owns the results.
+     * The averages over ranks of each gradient (fp32), as new arrays, and how many ranks raised {@code flag}, from
+     * one all-reduce (the flag travels with the gradients), so every rank takes the same decision on it. The inputs
+     * are left as they are; the caller's step scope owns the results.
      */
-    Map<String, NDArray> averageGradients(Map<String, NDArray> grads);
+    Reduced averageGradients(Map<String, NDArray> grads, boolean flag);
+
+    /** What {@link #averageGradients} returns: the mean gradients and the number of ranks that raised the flag. */
+    record Reduced(Map<String, NDArray> gradients, int flagged) {}
 
     /** The mean of {@code value} over ranks (the logged loss). */
     double average(double value);
@@ -107,23 +111,32 @@ public interface World extends AutoCloseable {
     }
 
     /**
-     * Runs a command on this world: a {@link DistributedException} (a problem every rank saw) ends each rank with its
-     * message; any other failure is printed with the rank and stops the whole job ({@link #abort}), so the other
-     * ranks never wait for this one in a collective. The world is closed afterwards.
+     * Runs a command on this world: an {@link AgreedFailure} (a problem every rank saw, such as a
+     * {@link DistributedException}) ends each rank with its message; any other failure is printed with the rank and
+     * stops the whole job ({@link #abort}), so the other ranks never wait for this one in a collective. The world is
+     * closed afterwards.
      */
     static <T> T run(World world, Callable<T> command) throws Exception {
         try (world) {
             return command.call();
-        } catch (DistributedException e) {
+        } catch (RuntimeException e) {
+            if (e instanceof AgreedFailure) {
+                throw e;
+            }
+            stopEveryRank(world, e);
             throw e;
         } catch (Exception | Error e) {
-            if (world.size() > 1) {
-                System.err.println("error on rank " + world.rank() + " of " + world.size() + ": "
-                        + (e.getMessage() == null ? e.toString() : e.getMessage()) + " (stopping every rank)");
-                System.err.flush();
-                world.abort(1);
-            }
+            stopEveryRank(world, e);
             throw e;
+        }
+    }
+
+    private static void stopEveryRank(World world, Throwable e) {
+        if (world.size() > 1) {
+            System.err.println("error on rank " + world.rank() + " of " + world.size() + ": "
+                    + (e.getMessage() == null ? e.toString() : e.getMessage()) + " (stopping every rank)");
+            System.err.flush();
+            world.abort(1);
         }
     }
 }

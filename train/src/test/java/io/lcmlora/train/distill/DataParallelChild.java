@@ -7,9 +7,11 @@ import java.util.Arrays;
 
 /**
  * One rank of a data-parallel tiny distill run, started by {@code mpirun} from {@link DataParallelTest}: args = output
- * dir, then config overrides. Writes its pid to {@code <output dir>/pid-rank<r>} (for the kill -9 test).
+ * dir, optionally {@code --poison=RANK:STEP} (a NaN loss at that step on that rank only), then config overrides. Writes its pid to {@code <output dir>/pid-rank<r>} (for the kill -9 test).
  */
 public final class DataParallelChild {
+    static final String POISON = "--poison=";
+
     private DataParallelChild() {}
 
     public static void main(String[] args) throws Exception {
@@ -17,8 +19,18 @@ public final class DataParallelChild {
         Path out = Path.of(args[0]);
         Files.createDirectories(out);
         Files.writeString(out.resolve("pid-rank" + world.rank()), Long.toString(ProcessHandle.current().pid()));
-        World.run(world, () -> Distiller.run(TinyRun.config(out, Arrays.copyOfRange(args, 1, args.length)), System.out,
-                Distiller.Options.defaults(), world));
+        int first = 1;
+        Distiller.Options options = Distiller.Options.defaults();
+        if (args.length > 1 && args[1].startsWith(POISON)) { // --poison=RANK:STEP: a NaN loss on that rank only
+            String[] rs = args[1].substring(POISON.length()).split(":");
+            if (world.rank() == Integer.parseInt(rs[0])) {
+                options = options.poison(Long.parseLong(rs[1]));
+            }
+            first = 2;
+        }
+        Distiller.Options o = options;
+        String[] overrides = Arrays.copyOfRange(args, first, args.length);
+        World.run(world, () -> Distiller.run(TinyRun.config(out, overrides), System.out, o, world));
         System.exit(0);
     }
 }

@@ -1,6 +1,7 @@
 package io.lcmlora.train.distill;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -124,6 +125,28 @@ class DataParallelTest {
         assertEquals(0, resumed.exitValue(), log(run));
         assertEquals(TrainLog.losses(straight.resolve(Distiller.TRAIN_LOG)), TrainLog.losses(run.resolve(Distiller.TRAIN_LOG)));
         DistillResumeTest.assertSameLora(straight.resolve(Distiller.FINAL_LORA), run.resolve(Distiller.FINAL_LORA));
+    }
+
+    /**
+     * A NaN loss on rank 1 only: the flag all-reduced with the gradients makes both ranks stop at that step with the
+     * same message (rank 0 names rank 1), each with a clean exit instead of one rank aborting the job; nothing of
+     * the step is applied or written, and the last good checkpoint is the one before it.
+     */
+    @Test
+    void aNaNLossOnOneRankStopsEveryRankAtTheSameStep() throws Exception {
+        Path out = tmp.resolve("nan-rank1");
+        List<String> args = new ArrayList<>(List.of(DataParallelChild.POISON + "1:2"));
+        args.addAll(List.of(settings("distill.train_batch_size=1", "distill.max_train_steps=3")));
+        Process p = mpirun(out, 2, args.toArray(String[]::new));
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "the job hangs after a NaN on one rank: " + log(out));
+        assertNotEquals(0, p.exitValue());
+        String log = log(out);
+        String message = "loss is NaN at step 2 (rank 1 of 2, micro-batch 1 of 1); nothing of this step was applied on any rank";
+        assertEquals(2, log.split(java.util.regex.Pattern.quote(message), -1).length - 1, "both ranks say it: " + log);
+        assertTrue(log.contains("checkpoint-1"), "the advice names the last good checkpoint: " + log);
+        assertFalse(log.contains("stopping every rank"), "no rank aborted the job alone: " + log);
+        assertEquals(List.of(out.resolve("checkpoint-1")), new Checkpoints(out, 4).complete());
+        assertEquals(1, TrainLog.losses(out.resolve(Distiller.TRAIN_LOG)).size(), "step 1 logged, step 2 not");
     }
 
     @Test
