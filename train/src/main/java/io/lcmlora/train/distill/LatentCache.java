@@ -14,9 +14,11 @@ import io.lcmlora.io.SafeTensorsWriter;
 import io.lcmlora.train.config.DataConfig;
 import io.lcmlora.train.config.ModelConfig;
 import io.lcmlora.train.config.TrainConfig;
+import io.lcmlora.train.data.DataFiles;
 import io.lcmlora.train.data.ImageCaptionSource;
 import io.lcmlora.train.data.ImageDataset;
 import io.lcmlora.train.data.RawSample;
+import io.lcmlora.train.data.SkipException;
 import io.lcmlora.train.loop.Rng;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -55,6 +57,8 @@ import java.util.zip.CRC32;
  */
 public final class LatentCache implements TrainingData {
     public static final String INDEX = "index.json";
+    /** Largest index.json read: about 1.6 million examples at ~160 bytes each (pretty-printed). */
+    public static final long MAX_INDEX_BYTES = 256L << 20;
     static final String FORMAT = "lcm-lora-java latent cache";
     static final int SHARD_EXAMPLES = 256;
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
@@ -88,7 +92,7 @@ public final class LatentCache implements TrainingData {
                 log.println("latent cache: removed " + stale + " partial file(s) left in " + dir + " by an interrupted write");
             }
             String key = key(config, source);
-            Optional<LatentCache> existing = open(dir, key);
+            Optional<LatentCache> existing = open(dir, key, log);
             if (existing.isPresent()) {
                 log.println("latent cache: " + dir + " is up to date (" + existing.get().size() + " examples)");
                 return existing.get();
@@ -102,31 +106,59 @@ public final class LatentCache implements TrainingData {
         }
     }
 
-    /** The cache in {@code dir} if it is complete and has this key. */
-    static Optional<LatentCache> open(Path dir, String key) throws IOException {
+    /**
+     * The cache in {@code dir} if it is complete and has this key. index.json is untrusted like every file: it must
+     * be a regular file of at most {@link #MAX_INDEX_BYTES} (checked before reading; anything else is an error naming
+     * it and the fix); a readable index whose content is malformed is a broken cache, rebuilt with a line on
+     * {@code log} saying why.
+     */
+    static Optional<LatentCache> open(Path dir, String key, PrintStream log) throws IOException {
         Path index = dir.resolve(INDEX);
-        if (!Files.isRegularFile(index)) {
+        if (!Files.exists(index)) {
             return Optional.empty();
         }
-        JsonObject doc;
+        byte[] bytes;
         try {
-            doc = JsonParser.parseString(Files.readString(index, StandardCharsets.UTF_8)).getAsJsonObject();
-        } catch (JsonParseException | IllegalStateException e) {
-            return Optional.empty();
+            bytes = DataFiles.read(index, MAX_INDEX_BYTES, INDEX);
+        } catch (SkipException e) {
+            throw new IOException(index + ": cannot be the latent cache index (" + e.getMessage() + "; an index is a "
+                    + "regular file of at most " + MAX_INDEX_BYTES + " bytes, about " + MAX_INDEX_BYTES / 160
+                    + " examples); delete it (the cache is then rebuilt) or point cache.dir elsewhere", e);
         }
-        if (!doc.has("format") || !FORMAT.equals(doc.get("format").getAsString()) || !key.equals(doc.get("key").getAsString())) {
-            return Optional.empty();
-        }
-        List<Entry> entries = new ArrayList<>();
-        for (JsonElement el : doc.getAsJsonArray("examples")) {
-            JsonObject o = el.getAsJsonObject();
-            String shard = o.get("shard").getAsString();
-            if (!Files.isRegularFile(dir.resolve(shard))) {
+        try {
+            JsonObject doc = JsonParser.parseString(DataFiles.utf8(bytes, INDEX)).getAsJsonObject();
+            if (!FORMAT.equals(field(doc, "format").getAsString()) || !key.equals(field(doc, "key").getAsString())) {
                 return Optional.empty();
             }
-            entries.add(new Entry(o.get("index").getAsInt(), o.get("id").getAsString(), shard, o.get("bucket").getAsInt()));
+            List<Entry> entries = new ArrayList<>();
+            for (JsonElement el : field(doc, "examples").getAsJsonArray()) {
+                JsonObject o = el.getAsJsonObject();
+                String shard = field(o, "shard").getAsString();
+                Path file = dir.resolve(shard).normalize();
+                if (!dir.resolve(file.getFileName()).normalize().equals(file)
+                        || !file.getFileName().toString().equals(shard)) {
+                    throw new IllegalStateException("shard '" + shard + "' is not a file name inside the cache folder");
+                }
+                if (!Files.isRegularFile(file)) {
+                    return Optional.empty();
+                }
+                entries.add(new Entry(field(o, "index").getAsInt(), field(o, "id").getAsString(), shard,
+                        field(o, "bucket").getAsInt()));
+            }
+            return Optional.of(new LatentCache(dir, entries, field(doc, "scaling_factor").getAsDouble(), false));
+        } catch (SkipException | JsonParseException | IllegalStateException | ClassCastException
+                | UnsupportedOperationException | NumberFormatException e) {
+            log.println("latent cache: " + index + " is not a valid index (" + e.getMessage() + "): rebuilding the cache");
+            return Optional.empty();
         }
-        return Optional.of(new LatentCache(dir, entries, doc.get("scaling_factor").getAsDouble(), false));
+    }
+
+    private static JsonElement field(JsonObject o, String name) {
+        JsonElement e = o.get(name);
+        if (e == null || e.isJsonNull()) {
+            throw new IllegalStateException("field '" + name + "' is missing");
+        }
+        return e;
     }
 
     private static LatentCache build(TrainConfig config, Path dir, String key, ImageCaptionSource source,

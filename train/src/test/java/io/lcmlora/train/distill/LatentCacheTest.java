@@ -3,6 +3,8 @@ package io.lcmlora.train.distill;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
@@ -163,6 +165,55 @@ class LatentCacheTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * index.json is untrusted: an index over {@link LatentCache#MAX_INDEX_BYTES} (a sparse file: nothing is
+     * allocated) or a FIFO is refused before reading, naming the file and the fix; a readable index with a shard
+     * name leaving the folder or a field of the wrong type is a broken cache, rebuilt with a line saying why.
+     */
+    @Test
+    void anOversizedOrGarbageIndexIsRefusedOrRebuiltNamingTheFile(@TempDir Path tmp) throws Exception {
+        Path cache = tmp.resolve("cache");
+        TrainConfig c = TinyRun.config(tmp.resolve("run"));
+        try (LatentCache a = open(c, cache)) {
+            assertTrue(a.built());
+        }
+        Path index = cache.resolve(LatentCache.INDEX);
+        String good = Files.readString(index);
+
+        String escaped = good.replace("\"shard\": \"shard-", "\"shard\": \"../shard-");
+        assertNotEquals(good, escaped);
+        Files.writeString(index, escaped);
+        ByteArrayOutputStream said = new ByteArrayOutputStream();
+        try (LatentCache b = LatentCache.openOrBuild(c, cache, () -> load(c), new PrintStream(said, true))) {
+            assertTrue(b.built(), "a shard outside the folder: rebuilt");
+        }
+        assertTrue(said.toString().contains("latent cache: " + index + " is not a valid index (shard '../shard-"), said.toString());
+
+        Files.writeString(index, good.replace("\"examples\": [", "\"examples\": \"x\", \"was\": ["));
+        said.reset();
+        try (LatentCache b = LatentCache.openOrBuild(c, cache, () -> load(c), new PrintStream(said, true))) {
+            assertTrue(b.built(), "examples not an array: rebuilt");
+        }
+        assertTrue(said.toString().contains(index + " is not a valid index ("), said.toString());
+
+        Files.delete(index);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(index.toFile(), "rw")) {
+            f.setLength(LatentCache.MAX_INDEX_BYTES + 1);
+        }
+        IOException big = assertThrows(IOException.class, () -> open(c, cache));
+        assertTrue(big.getMessage().startsWith(index + ": cannot be the latent cache index (file too large: index.json ("
+                + index + " is " + (LatentCache.MAX_INDEX_BYTES + 1) + " bytes, at most " + LatentCache.MAX_INDEX_BYTES
+                + " accepted)") && big.getMessage().endsWith("delete it (the cache is then rebuilt) or point cache.dir "
+                + "elsewhere"), big.getMessage());
+
+        Files.delete(index);
+        Process mkfifo = new ProcessBuilder("mkfifo", index.toString()).start();
+        assertEquals(0, mkfifo.waitFor());
+        IOException fifo = assertThrows(IOException.class, () -> open(c, cache)); // would block forever if opened
+        assertTrue(fifo.getMessage().contains(index + ": cannot be the latent cache index (not a regular file"),
+                fifo.getMessage());
     }
 
     /** Without a cache the probe pass decodes on data.num_workers threads; usable examples and counts do not change. */
