@@ -345,7 +345,23 @@ public final class Distiller {
         if (!config.logging().tensorboard()) {
             return null;
         }
-        return resumed ? TensorBoardWriter.openResumed(logDir, step) : TensorBoardWriter.open(logDir);
+        String run = tensorBoardRun(Path.of(config.outputDir()));
+        return resumed ? TensorBoardWriter.openResumed(logDir, step, run) : TensorBoardWriter.open(logDir, run);
+    }
+
+    /**
+     * The name a run's TensorBoard event files end with: {@code run-} and 12 hex digits of the SHA-256 of its
+     * absolute {@code output_dir}. Two runs cannot share an output_dir (it is locked), so runs sharing one
+     * {@code logging.dir} get different names, and a resumed run (same output_dir) finds its own files.
+     */
+    static String tensorBoardRun(Path outputDir) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(
+                    outputDir.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+            return "run-" + java.util.HexFormat.of().formatHex(h, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** An I/O failure during a step, naming the step (the cause names the file). */

@@ -23,12 +23,12 @@ import org.tensorflow.proto.Event;
 import org.tensorflow.proto.Summary;
 
 /**
- * Writes a TensorBoard event file {@code events.out.tfevents.<unix seconds>.<host>} (the {@code org.tensorflow.proto}
+ * Writes a TensorBoard event file {@code events.out.tfevents.<unix seconds>.<host>[.<run>]} (the {@code org.tensorflow.proto}
  * Event/Summary messages of tensorflow-core-native, no native code). Each record is TFRecord-framed: u64 length,
  * masked CRC32C of the length, the serialized Event, masked CRC32C of the data (all little-endian). Records are
  * only ever appended, each in one write, so a crash can at worst cut the last record, which TensorBoard skips;
  * earlier records are never touched while a run writes. Each writer opens a new file (TensorBoard merges the files of
- * a folder); a resumed run first removes, from the older files, the events of the steps it will log again
+ * a folder); a resumed run first removes, from its own older files, the events of the steps it will log again
  * ({@link #openResumed}), so no step shows twice.
  */
 public final class TensorBoardWriter implements AutoCloseable {
@@ -44,8 +44,23 @@ public final class TensorBoardWriter implements AutoCloseable {
 
     /** Opens a new event file in {@code dir} (created if needed). */
     public static TensorBoardWriter open(Path dir) throws IOException {
+        return create(dir, "");
+    }
+
+    /**
+     * Opens a new event file of run {@code run} in {@code dir}: {@code events.out.tfevents.<unix seconds>.<host>.<run>}
+     * (the file-name suffix TensorFlow's writers also use), so several runs sharing one {@code logging.dir} can tell
+     * their own files apart.
+     *
+     * @param run letters, digits, '-' and '_' only
+     */
+    public static TensorBoardWriter open(Path dir, String run) throws IOException {
+        return create(dir, "." + requireRun(run));
+    }
+
+    private static TensorBoardWriter create(Path dir, String suffix) throws IOException {
         Files.createDirectories(dir);
-        String base = "events.out.tfevents." + System.currentTimeMillis() / 1000 + "." + host();
+        String base = "events.out.tfevents." + System.currentTimeMillis() / 1000 + "." + host() + suffix;
         Path f = dir.resolve(base);
         for (int i = 1; Files.exists(f); i++) {
             f = dir.resolve(base + "." + i);
@@ -54,21 +69,35 @@ public final class TensorBoardWriter implements AutoCloseable {
     }
 
     /**
-     * Opens a new event file in {@code dir} for a run resumed at {@code step}: events after that step in the folder's
-     * older event files (logged before a crash, and about to be logged again) are removed from them first, each file
-     * rewritten atomically; a record cut by the crash is dropped with them.
+     * Opens a new event file of run {@code run} in {@code dir} for that run resumed at {@code step}: events after
+     * that step in the run's own older event files (logged before a crash, and about to be logged again) are removed
+     * from them first, each file rewritten atomically; a record cut by the crash is dropped with them. Event files of
+     * other runs in the folder (a shared {@code logging.dir}) are left as they are.
      */
-    public static TensorBoardWriter openResumed(Path dir, long step) throws IOException {
+    public static TensorBoardWriter openResumed(Path dir, long step, String run) throws IOException {
         if (Files.isDirectory(dir)) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "events.out.tfevents.*")) {
                 for (Path f : ds) {
-                    if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                    if (isOfRun(f.getFileName().toString(), requireRun(run)) && Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
                         dropAfter(f, step);
                     }
                 }
             }
         }
-        return open(dir);
+        return open(dir, run);
+    }
+
+    /** {@code events.out.tfevents.<seconds>.<host>.<run>}, or with the {@code .<i>} of a name already taken. */
+    static boolean isOfRun(String name, String run) {
+        String tail = "." + run;
+        return name.endsWith(tail) || name.matches(".*" + java.util.regex.Pattern.quote(tail) + "\\.\\d+");
+    }
+
+    private static String requireRun(String run) {
+        if (run == null || !run.matches("[A-Za-z0-9_-]+")) {
+            throw new IllegalArgumentException("TensorBoard run name must be letters, digits, '-' or '_', got '" + run + "'");
+        }
+        return run;
     }
 
     /** Rewrites {@code f} without its events after {@code step} (and without a cut last record); returns how many went. */

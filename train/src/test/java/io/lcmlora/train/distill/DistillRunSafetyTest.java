@@ -194,6 +194,43 @@ class DistillRunSafetyTest {
         assertEquals(List.of(1L, 2L, 3L), steps);
     }
 
+    /**
+     * Two runs sharing one logging.dir: when run B resumes (dropping its own events after its checkpoint), run A's
+     * events are left as they are; every file is named after its run (output_dir).
+     */
+    @Test
+    void aResumedRunTrimsOnlyItsOwnTensorBoardFilesInASharedLoggingDir() throws Exception {
+        Path logs = tmp.resolve("shared-logs");
+        Path a = tmp.resolve("tb-a");
+        Path b = tmp.resolve("tb-b");
+        String[] o = {"logging.every=1", "logging.tensorboard=true", "logging.dir=" + logs};
+        Distiller.run(config(a, o), QUIET, Distiller.Options.defaults().stopAfter(3)); // A logged 1-3, checkpoint-2
+        Distiller.run(config(b, o), QUIET, Distiller.Options.defaults().stopAfter(3)); // so did B
+        List<String> resumed = new ArrayList<>(List.of(o));
+        resumed.add("checkpointing.resume=latest");
+        Distiller.run(config(b, resumed.toArray(String[]::new)), QUIET, Distiller.Options.defaults().stopAfter(3));
+
+        String runA = Distiller.tensorBoardRun(a);
+        String runB = Distiller.tensorBoardRun(b);
+        assertFalse(runA.equals(runB));
+        List<Long> stepsA = new ArrayList<>();
+        List<Long> stepsB = new ArrayList<>();
+        int files = 0;
+        try (var list = Files.list(logs)) {
+            for (Path f : list.sorted().toList()) {
+                String name = f.getFileName().toString();
+                assertTrue(name.startsWith("events.out.tfevents.") && (name.contains("." + runA) ^ name.contains("." + runB)),
+                        name);
+                (name.contains("." + runA) ? stepsA : stepsB).addAll(lossSteps(f));
+                files++;
+            }
+        }
+        assertEquals(3, files, "A's file and B's two");
+        assertEquals(List.of(1L, 2L, 3L), stepsA, "run A's events are untouched by B's resume");
+        stepsB.sort(Long::compare);
+        assertEquals(List.of(1L, 2L, 3L), stepsB, "B's step 3 once: trimmed from its first file, logged again");
+    }
+
     @Test
     void badPathsAreRefusedNamingTheKey() throws Exception {
         Path run = tmp.resolve("paths");
