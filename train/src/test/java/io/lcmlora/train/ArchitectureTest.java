@@ -140,7 +140,7 @@ class ArchitectureTest {
             }
             for (String gone : List.of("setAdaptersEnabled(", "LoraWeights toWeights(", "ProgressReporter forTerminal(",
                     "Chunking withSlicing(", "LoadOptions withUnet(", "LoadOptions withVae(", "LoadOptions withTextEncoders(",
-                    "LoadOptions withVariant(", "enum LossType", "enum GuidanceConvention")) {
+                    "LoadOptions withVariant(", "enum LossType", "enum GuidanceConvention", "enum SaveDtype")) {
                 assertFalse(s.text().contains(gone), s.file() + " defines removed " + gone);
             }
         }

@@ -1,5 +1,6 @@
 package io.lcmlora.train.pretrain;
 
+import io.lcmlora.engine.Precision;
 import io.lcmlora.train.config.Check;
 import io.lcmlora.train.config.ConfigException;
 import io.lcmlora.train.config.Nullable;
@@ -39,12 +40,6 @@ public record PretrainConfig(
         TEXT,
         UNET,
         FINETUNE
-    }
-
-    /** Weight file precision; the models are trained in fp32 either way. */
-    public enum SaveDtype {
-        FP32,
-        FP16
     }
 
     public PretrainConfig {
@@ -152,10 +147,11 @@ public record PretrainConfig(
     /**
      * The optimisation: AdamW (torch semantics), linear warm-up then half-cosine to 0 over {@code steps}, global-norm
      * clipping, an EMA of the weights (what is saved; 0 turns it off), and for the UNet the share of captions
-     * replaced by the empty (all-zero) conditioning.
+     * replaced by the empty (all-zero) conditioning. {@code saveDtype} is the weight files' precision (the project's
+     * one {@link Precision}: fp32, fp16 or bf16); the models are trained in fp32 either way.
      */
     public record Training(int steps, int batchSize, double learningRate, int warmupSteps, double weightDecay,
-            double maxGradNorm, double emaDecay, double cfgDropout, int logEvery, SaveDtype saveDtype) {
+            double maxGradNorm, double emaDecay, double cfgDropout, int logEvery, Precision saveDtype) {
         public Training {
             Check.range("steps", steps, 0, 10_000_000);
             Check.range("batch_size", batchSize, 1, 4096);
@@ -167,12 +163,12 @@ public record PretrainConfig(
             Check.closedOpen("cfg_dropout", cfgDropout, 0, 1);
             Check.range("log_every", logEvery, 1, 1_000_000);
             if (saveDtype == null) {
-                throw new ConfigException("save_dtype", "must be fp32 or fp16");
+                throw new ConfigException("save_dtype", "must be fp32, fp16 or bf16");
             }
         }
 
         public static Training defaults() {
-            return new Training(3000, 64, 1e-3, 100, 0.01, 1.0, 0.999, 0.1, 100, SaveDtype.FP16);
+            return new Training(3000, 64, 1e-3, 100, 0.01, 1.0, 0.999, 0.1, 100, Precision.FP16);
         }
     }
 

@@ -121,8 +121,9 @@ final class VaeTrainer {
         return 10 * Math.log10(4.0 / mseOnPlusMinusOne);
     }
 
+    /** The file dtype of the saved weights (train.save_dtype: fp32 F32, fp16 F16, bf16 BF16). */
     static DType dtype(PretrainConfig.Training t) {
-        return t.saveDtype() == PretrainConfig.SaveDtype.FP16 ? DType.F16 : DType.F32;
+        return DType.of(t.saveDtype());
     }
 
     /** Gradient-free copies (the EMA's arrays belong to the optimisation, closed with it). */

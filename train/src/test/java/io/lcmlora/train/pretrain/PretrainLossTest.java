@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(OneEngineThread.class)
 class PretrainLossTest {
     static PretrainConfig.Training training(int steps, double lr, double ema) {
-        return new PretrainConfig.Training(steps, 4, lr, 0, 0.0, 1.0, ema, 0.0, 1000, PretrainConfig.SaveDtype.FP32);
+        return new PretrainConfig.Training(steps, 4, lr, 0, 0.0, 1.0, ema, 0.0, 1000, io.lcmlora.engine.Precision.FP32);
     }
 
     /** A few AdamW steps on one fixed batch must drive the epsilon-prediction loss well down. */
