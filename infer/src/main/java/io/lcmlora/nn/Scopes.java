@@ -3,6 +3,7 @@ package io.lcmlora.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * Runs a computation in its own {@link NDScope} and keeps only its result: every other array it creates is closed
@@ -21,6 +22,19 @@ public final class Scopes {
             NDScope.unregister(out);
         }
         NDScope.register(out);
+        return out;
+    }
+
+    /**
+     * One link of a chain of inference blocks ({@code h = block(h)}, as the VAE runs): {@code block(h)} with its
+     * intermediates freed, then {@code h} itself closed unless it is {@code callerInput} (an array the caller still
+     * owns), so the live memory is about one block's activations. The block must return a new array.
+     */
+    public static NDArray keepOnly(UnaryOperator<NDArray> block, NDArray h, NDArray callerInput) {
+        NDArray out = keepOnly(() -> block.apply(h));
+        if (h != callerInput) {
+            h.close();
+        }
         return out;
     }
 }

@@ -140,7 +140,8 @@ class ArchitectureTest {
             }
             for (String gone : List.of("setAdaptersEnabled(", "LoraWeights toWeights(", "ProgressReporter forTerminal(",
                     "Chunking withSlicing(", "LoadOptions withUnet(", "LoadOptions withVae(", "LoadOptions withTextEncoders(",
-                    "LoadOptions withVariant(", "enum LossType", "enum GuidanceConvention", "enum SaveDtype")) {
+                    "LoadOptions withVariant(", "enum LossType", "enum GuidanceConvention", "enum SaveDtype",
+                    "final class BlockScope")) {
                 assertFalse(s.text().contains(gone), s.file() + " defines removed " + gone);
             }
         }

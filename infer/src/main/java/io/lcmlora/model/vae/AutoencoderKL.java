@@ -11,6 +11,7 @@ import io.lcmlora.io.ComponentPath;
 import io.lcmlora.io.ModelWeights;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.NoGrad;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Weights;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -181,12 +182,12 @@ public final class AutoencoderKL {
 
     /** quant_conv(encoder(x)): [B, in, H, W] -> [B, 2*latent, H/f, W/f]. */
     private NDArray moments(NDArray x) {
-        return BlockScope.apply(quantConv::forward, encoder.forward(x), x);
+        return Scopes.keepOnly(quantConv::forward, encoder.forward(x), x);
     }
 
     /** decoder(post_quant_conv(z)). */
     private NDArray decodeTile(NDArray z) {
-        return BlockScope.apply(decoder::forward, postQuantConv.forward(z), z);
+        return Scopes.keepOnly(decoder::forward, postQuantConv.forward(z), z);
     }
 
     /** f applied to each batch element, concatenated (diffusers' slicing). */

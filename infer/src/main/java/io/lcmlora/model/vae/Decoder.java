@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.GroupNorm;
 import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,11 +43,11 @@ public final class Decoder {
 
     /** [B, latent, h, w] -> [B, out, h*f, w*f] (f = 2^(blocks-1)); z is left open. */
     public NDArray forward(NDArray z) {
-        NDArray h = BlockScope.apply(convIn::forward, z, z);
-        h = BlockScope.apply(midBlock::forward, h, z);
+        NDArray h = Scopes.keepOnly(convIn::forward, z, z);
+        h = Scopes.keepOnly(midBlock::forward, h, z);
         for (UpDecoderBlock2D block : upBlocks) {
-            h = BlockScope.apply(block::forward, h, z);
+            h = Scopes.keepOnly(block::forward, h, z);
         }
-        return BlockScope.apply(in -> convOut.forward(Ops.silu(convNormOut.forward(in))), h, z);
+        return Scopes.keepOnly(in -> convOut.forward(Ops.silu(convNormOut.forward(in))), h, z);
     }
 }

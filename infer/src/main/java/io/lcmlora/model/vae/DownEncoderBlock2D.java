@@ -3,6 +3,7 @@ package io.lcmlora.model.vae;
 import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.Downsample2D;
 import io.lcmlora.nn.ResnetBlock2D;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,10 +30,10 @@ public final class DownEncoderBlock2D {
     public NDArray forward(NDArray x) {
         NDArray h = x;
         for (ResnetBlock2D r : resnets) {
-            h = BlockScope.apply(in -> r.forward(in, null), h, x);
+            h = Scopes.keepOnly(in -> r.forward(in, null), h, x);
         }
         if (downsampler != null) {
-            h = BlockScope.apply(downsampler::forward, h, x);
+            h = Scopes.keepOnly(downsampler::forward, h, x);
         }
         return h;
     }

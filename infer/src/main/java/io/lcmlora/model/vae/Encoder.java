@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.GroupNorm;
 import io.lcmlora.nn.Ops;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,11 +41,11 @@ public final class Encoder {
 
     /** [B, in, H, W] -> [B, 2*latent, H/f, W/f] (f = 2^(blocks-1), rounding up); x is left open. */
     public NDArray forward(NDArray x) {
-        NDArray h = BlockScope.apply(convIn::forward, x, x);
+        NDArray h = Scopes.keepOnly(convIn::forward, x, x);
         for (DownEncoderBlock2D block : downBlocks) {
-            h = BlockScope.apply(block::forward, h, x);
+            h = Scopes.keepOnly(block::forward, h, x);
         }
-        h = BlockScope.apply(midBlock::forward, h, x);
-        return BlockScope.apply(in -> convOut.forward(Ops.silu(convNormOut.forward(in))), h, x);
+        h = Scopes.keepOnly(midBlock::forward, h, x);
+        return Scopes.keepOnly(in -> convOut.forward(Ops.silu(convNormOut.forward(in))), h, x);
     }
 }

@@ -2,6 +2,7 @@ package io.lcmlora.model.vae;
 
 import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.ResnetBlock2D;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Weights;
 
 /**
@@ -24,10 +25,10 @@ public final class UNetMidBlock2D {
 
     /** [B, C, H, W] -> [B, C, H, W]; x is left open. */
     public NDArray forward(NDArray x) {
-        NDArray h = BlockScope.apply(in -> resnet0.forward(in, null), x, x);
+        NDArray h = Scopes.keepOnly(in -> resnet0.forward(in, null), x, x);
         if (attention != null) {
-            h = BlockScope.apply(attention::forward, h, x);
+            h = Scopes.keepOnly(attention::forward, h, x);
         }
-        return BlockScope.apply(in -> resnet1.forward(in, null), h, x);
+        return Scopes.keepOnly(in -> resnet1.forward(in, null), h, x);
     }
 }

@@ -2,6 +2,7 @@ package io.lcmlora.model.vae;
 
 import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.ResnetBlock2D;
+import io.lcmlora.nn.Scopes;
 import io.lcmlora.nn.Upsample2D;
 import io.lcmlora.nn.Weights;
 import java.util.ArrayList;
@@ -28,10 +29,10 @@ public final class UpDecoderBlock2D {
     public NDArray forward(NDArray x) {
         NDArray h = x;
         for (ResnetBlock2D r : resnets) {
-            h = BlockScope.apply(in -> r.forward(in, null), h, x);
+            h = Scopes.keepOnly(in -> r.forward(in, null), h, x);
         }
         if (upsampler != null) {
-            h = BlockScope.apply(upsampler::forward, h, x);
+            h = Scopes.keepOnly(upsampler::forward, h, x);
         }
         return h;
     }

@@ -38,16 +38,7 @@ class DistillResumeTest {
 
     @BeforeAll
     static void buildCache() throws IOException {
-        cache = tmp.resolve("cache");
-        LatentCache c = LatentCache.openOrBuild(TinyRun.config(tmp.resolve("warm"), "cache.dir=" + cache), cache, () -> {
-            try {
-                return ConditioningEncoder.load(TinyRun.config(tmp.resolve("warm")).model(), ai.djl.Device.cpu(),
-                        ai.djl.ndarray.types.DataType.FLOAT32);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }, QUIET);
-        c.close();
+        cache = TinyRun.buildCache(tmp);
     }
 
     static String[] with(String... extra) {

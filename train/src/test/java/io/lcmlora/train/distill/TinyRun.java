@@ -30,4 +30,22 @@ final class TinyRun {
         o.addAll(List.of(overrides));
         return TrainConfig.load(ROOT.resolve("configs/tiny.yaml"), o);
     }
+
+    /**
+     * Builds the latent cache of the tiny run in {@code tmp/cache} (the encoders load once, here) for tests whose
+     * runs share it with {@code cache.dir}; returns the folder.
+     */
+    static Path buildCache(Path tmp) throws IOException {
+        Path cache = tmp.resolve("cache");
+        LatentCache c = LatentCache.openOrBuild(config(tmp.resolve("warm"), "cache.dir=" + cache), cache, () -> {
+            try {
+                return ConditioningEncoder.load(config(tmp.resolve("warm")).model(), ai.djl.Device.cpu(),
+                        ai.djl.ndarray.types.DataType.FLOAT32);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        c.close();
+        return cache;
+    }
 }
