@@ -227,7 +227,13 @@ class LoraKeyMapTest {
         new SafeTensorsWriter().addFloats("lora_unet_down_blocks_0_resnets_0_conv1.lora_mid.weight", new long[] {2, 2, 3, 3},
                 new float[36], DType.F32).addFloats("lora_unet_down_blocks_0_resnets_0_conv1.alpha", new long[] {}, new float[] {2},
                 DType.F32).write(mid);
-        assertTrue(assertThrows(LoraException.class, () -> LoraFile.read(mid, map)).getMessage().contains("not supported"));
+        assertTrue(assertThrows(LoraException.class, () -> LoraFile.read(mid, map)).getMessage().contains("no A (down)"));
+        // a ComfyUI adapter kind this reader does not apply: one error naming the key and the kinds it reads
+        Path set = tmp.resolve("set_weight.safetensors");
+        new SafeTensorsWriter().addFloats("lora_unet_down_blocks_0_resnets_0_conv1.set_weight", new long[] {2, 2},
+                new float[4], DType.F32).write(set);
+        String msg = assertThrows(LoraException.class, () -> LoraFile.read(set, map)).getMessage();
+        assertTrue(msg.contains("not supported") && msg.contains("lora_unet_down_blocks_0_resnets_0_conv1.set_weight"), msg);
     }
 
     @Test
