@@ -26,6 +26,7 @@ weight difference (adapter weight 1) under `expected.<case>_<module>`. Formulas 
          * alpha / rank (rank = lora_down's rows); the script checks einsum against ComfyUI's mm/transpose form.
   Bias difference (ComfyUI lora.py: "<module>.bias" patched with ("diff", diff_b)): db = diff_b [out], with or
          without a weight adapter on the same module; expected under `expected_b.<case>`.
+  DoRA on a LoCon Tucker core (`dorat_conv`): V = W + alpha/rank * (the LoCon Tucker dW), then as kohya DoRA.
   The DoRA cases depend on the base weight: it is stored as `base.<case>`, and the expected tensor
   `expected_w08.<case>` is W' - W at adapter weight s = 0.8. PEFT-named DoRA cases go to `peft_dora.safetensors`
   next to the output file (keys `unet.<case>.lora_A.weight`, `.lora_B.weight`, `.lora_magnitude_vector`).
@@ -160,6 +161,20 @@ def locon_bias_cases(t):
     t["expected_b.lorab_lin"] = db
 
 
+def dora_tucker_case(t):
+    # kohya DoRA on a LoCon Tucker core (ComfyUI: lora_diff from up/mid/down, then weight_decompose), Conv2d [4, 3, 3, 3]:
+    # up [4, 2, 1, 1], mid [2, 2, 3, 3], down [2, 3, 1, 1], alpha 2, dora_scale [1, 3, 1, 1]; at s = 0.8
+    s = 0.8
+    p = "lora_unet_dorat_conv"
+    w, up, mid, down = f32(4, 3, 3, 3), f32(4, 2, 1, 1), f32(2, 2, 3, 3), f32(2, 3, 1, 1)
+    lr = np.einsum("pi,ijkl,jq->pqkl", up[:, :, 0, 0].astype(np.float64), mid.astype(np.float64), down[:, :, 0, 0].astype(np.float64))
+    v = w.astype(np.float64) + 2.0 / 2 * lr
+    scale = (col_norm(v) * (1 + 0.2 * rng.standard_normal(col_norm(v).shape))).astype(np.float32)
+    t.update({p + ".lora_up.weight": up, p + ".lora_mid.weight": mid, p + ".lora_down.weight": down,
+              p + ".alpha": np.array(2.0, np.float32), p + ".dora_scale": scale, "base.dorat_conv": w})
+    t["expected_w08.dorat_conv"] = (s * (scale.astype(np.float64) * v / col_norm(v) - w)).astype(np.float32)
+
+
 def dora_cases(kohya, peft):
     s = 0.8
     # kohya dora_scale, Linear [8, 6] rank 2 alpha 1 and Conv2d [4, 3, 3, 3] rank 2 alpha 4 (A [2, 3, 3, 3], B [4, 2, 1, 1])
@@ -208,5 +223,6 @@ if __name__ == "__main__":
     dora_cases(kohya_t, peft_t)
     tucker_cases(kohya_t)
     locon_bias_cases(kohya_t)
+    dora_tucker_case(kohya_t)
     write(sys.argv[1], kohya_t)
     write(os.path.join(os.path.dirname(sys.argv[1]), "peft_dora.safetensors"), peft_t)

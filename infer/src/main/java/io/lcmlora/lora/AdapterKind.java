@@ -17,7 +17,7 @@ package io.lcmlora.lora;
  *   <li>{@link #BIAS_DIFF}: only a bias difference, db = {@code diff_b} [out]. Every other kind may carry one too
  *       (ComfyUI patches {@code <module>.bias} with it beside the weight adapter); the bias becomes b + w * db.</li>
  *   <li>{@link #DORA}: a LoRA pair plus a magnitude that re-normalises {@code V = W + B @ A * alpha / rank}
- *       ({@link DoraAxis}): kohya {@code dora_scale} per input column (ComfyUI), PEFT {@code lora_magnitude_vector}
+ *       ({@link DoraAxis}): kohya {@code dora_scale} per input column (ComfyUI; the pair may have a LoCon Tucker core), PEFT {@code lora_magnitude_vector}
  *       per output row.</li>
  * </ul>
  */

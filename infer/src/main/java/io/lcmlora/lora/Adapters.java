@@ -73,7 +73,7 @@ public final class Adapters {
                 LoraAdapter mod = switch (e.kind()) {
                     case LORA -> new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha());
                     case DORA -> LoraAdapter.dora(layer, like(e.a(), layer), like(e.b(), layer), e.alpha(),
-                            onDevice(e.magnitude(), layer), e.doraAxis());
+                            onDevice(e.magnitude(), layer), e.doraAxis(), e.mid() == null ? null : like(e.mid(), layer));
                     case LOCON_TUCKER -> LoraAdapter.tucker(layer, like(e.a(), layer), like(e.mid(), layer), like(e.b(), layer),
                             e.alpha());
                     case LOHA, LOKR, FULL_DIFF -> LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer));

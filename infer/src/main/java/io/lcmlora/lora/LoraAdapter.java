@@ -64,6 +64,12 @@ public final class LoraAdapter implements Delta {
         return new LoraAdapter(layer, a, b, alpha, magnitude, axis, null);
     }
 
+    /** {@link #dora} whose low-rank term is a LoCon Tucker product when {@code mid} is non-null (see {@link #tucker}). */
+    public static LoraAdapter dora(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis,
+            NDArray mid) {
+        return new LoraAdapter(layer, a, b, alpha, magnitude, axis, mid);
+    }
+
     /**
      * A LyCORIS module as a dense weight difference {@code dW} (alpha scaling applied), reshaped to the layer's weight:
      * unfused it runs as the layer's own op with dW ({@code x @ dW^T}, or the conv with the layer's stride and padding)
@@ -160,7 +166,7 @@ public final class LoraAdapter implements Delta {
         this.alphaOverRank = alpha == null ? 1.0 : alpha / r;
         this.dense = null;
         this.mid = mid;
-        this.kind = mid != null ? AdapterKind.LOCON_TUCKER : magnitude == null ? AdapterKind.LORA : AdapterKind.DORA;
+        this.kind = magnitude != null ? AdapterKind.DORA : mid != null ? AdapterKind.LOCON_TUCKER : AdapterKind.LORA;
         this.doraAxis = axis;
         if (magnitude == null) {
             this.magnitude = null;
@@ -244,8 +250,7 @@ public final class LoraAdapter implements Delta {
             case OUTPUT -> {
                 // c [out, 1(, 1, 1)] -> the output's channel axis: [out] (linear, last axis) or [1, out, 1, 1] (conv)
                 NDArray co = conv ? c.reshape(1, -1, 1, 1) : c.reshape(-1);
-                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0)
-                        : Ops.linear(Ops.linear(x, a, null), b, null);
+                NDArray lora = lowRankOp(x);
                 NDArray base = op(x, w);
                 yield base.mul(co).sub(base).add(lora.mul(co.mul(Ops.scalar(co, scale()))));
             }
@@ -253,8 +258,7 @@ public final class LoraAdapter implements Delta {
                 // c [1, in(, 1, 1)] -> the input's channel axis: [in] (linear, last axis) or [1, in, 1, 1] (conv)
                 NDArray ci = conv ? c : c.reshape(-1);
                 NDArray xc = x.mul(ci);
-                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(xc, a, null, stride, padding), b, null, 1, 0)
-                        : Ops.linear(Ops.linear(xc, a, null), b, null);
+                NDArray lora = lowRankOp(xc);
                 NDArray y = op(xc, w).add(alphaOverRank == 1.0 ? lora : lora.mul(Ops.scalar(lora, alphaOverRank))).sub(op(x, w));
                 yield weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
             }
@@ -390,14 +394,19 @@ public final class LoraAdapter implements Delta {
             NDArray y = conv ? Conv2d.convolve(x, dense, null, stride, padding) : Ops.linear(x, dense, null);
             return weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
         }
-        NDArray y = mid != null
+        NDArray y = lowRankOp(x);
+        double s = scale();
+        return s == 1.0 ? y : y.mul(Ops.scalar(y, s));
+    }
+
+    /** The unscaled low-rank op B(A(x)), or B(mid(A(x))) with a Tucker core. */
+    private NDArray lowRankOp(NDArray x) {
+        return mid != null
                 // [B, Cin, H, W] -> down 1x1 [B, r, H, W] -> mid (stride, padding) [B, r', H', W'] -> up 1x1 [B, Cout, H', W']
                 ? Conv2d.convolve(Conv2d.convolve(Conv2d.convolve(x, a, null, 1, 0), mid, null, stride, padding), b, null, 1, 0)
                 : conv
                 ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0) // [B, Cin, H, W] -> [B, r, H', W'] -> [B, Cout, H', W']
                 : Ops.linear(Ops.linear(x, a, null), b, null); // [..., in] -> [..., r] -> [..., out]
-        double s = scale();
-        return s == 1.0 ? y : y.mul(Ops.scalar(y, s));
     }
 
     /**

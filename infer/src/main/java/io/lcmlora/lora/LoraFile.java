@@ -66,7 +66,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** Whether the weight difference is a conv's (4-D factors); false for a bias difference alone. */
         public boolean conv() {
             return switch (kind) {
-                case LORA, DORA -> aShape.length == 4;
+                case LORA, DORA -> aShape.length == 4 || factorShapes.containsKey(LoraKeyMap.Role.MID);
                 case LOCON_TUCKER -> true;
                 case LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
             };
@@ -109,8 +109,11 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The weight difference's [rows, columns] (columns = in * kh * kw), from the shapes alone; null for a bias alone. */
         public long[] deltaRowsCols() {
             return switch (kind) {
-                case LORA, DORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
-                case LOCON_TUCKER -> {
+                case LORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
+                case DORA, LOCON_TUCKER -> {
+                    if (!factorShapes.containsKey(LoraKeyMap.Role.MID)) {
+                        yield new long[] {bShape[0], numel(aShape) / aShape[0]};
+                    }
                     long[] mid = factorShapes.get(LoraKeyMap.Role.MID);
                     yield new long[] {bShape[0], aShape[1] * mid[2] * mid[3]};
                 }
@@ -171,9 +174,11 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                             m.aKey()), finite(f.load(m.bKey(), manager, dtype), path, m.bKey()), m.alpha());
                     case DORA -> {
                         String mag = m.factorKeys().get(m.doraAxis() == DoraAxis.INPUT ? LoraKeyMap.Role.DORA_SCALE : LoraKeyMap.Role.MAGNITUDE);
+                        String mid = m.factorKeys().get(LoraKeyMap.Role.MID);
                         yield LoraWeights.Entry.dora(m.component(), m.module(), finite(f.load(m.aKey(), manager, dtype), path, m.aKey()),
                                 finite(f.load(m.bKey(), manager, dtype), path, m.bKey()), m.alpha(),
-                                finite(f.load(mag, manager, DataType.FLOAT32), path, mag), m.doraAxis());
+                                finite(f.load(mag, manager, DataType.FLOAT32), path, mag), m.doraAxis(),
+                                mid == null ? null : finite(f.load(mid, manager, dtype), path, mid));
                     }
                     case LOCON_TUCKER -> {
                         String mid = m.factorKeys().get(LoraKeyMap.Role.MID);
@@ -285,22 +290,30 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         long[] bShape = checkedShape(f, path, g.b());
         checkShapes(path, id, g, aShape, bShape);
         Double alpha = alpha(f, path, g);
+        String mid = g.keys()[LoraKeyMap.Role.MID.ordinal()];
+        long[] m = mid == null ? null : checkedShape(f, path, mid);
+        // up [out, r_up, 1, 1] . mid [r_up, r_down, kh, kw] . down [r_down, in, 1, 1]
+        if (m != null && (m.length != 4 || aShape.length == 4 && (aShape[2] != 1 || aShape[3] != 1) || m[0] != bShape[1]
+                || m[1] != aShape[0])) {
+            throw new LoraException(path + ": '" + mid + "' has shape " + Arrays.toString(m) + " with lora_down "
+                    + Arrays.toString(aShape) + " and lora_up " + Arrays.toString(bShape) + ": a LoCon Tucker core must"
+                    + " be [" + bShape[1] + ", " + aShape[0] + ", kh, kw] between lora_down [r, in, 1, 1] and"
+                    + " lora_up [out, r, 1, 1]");
+        }
         return switch (kind) {
-            case DORA -> dora(f, path, id, t, g, aShape, bShape, alpha);
-            case LOCON_TUCKER -> {
-                String mid = g.keys()[LoraKeyMap.Role.MID.ordinal()];
-                long[] m = checkedShape(f, path, mid);
-                // up [out, r_up, 1, 1] . mid [r_up, r_down, kh, kw] . down [r_down, in, 1, 1]
-                if (m.length != 4 || aShape.length == 4 && (aShape[2] != 1 || aShape[3] != 1) || m[0] != bShape[1]
-                        || m[1] != aShape[0]) {
-                    throw new LoraException(path + ": '" + mid + "' has shape " + Arrays.toString(m) + " with lora_down "
-                            + Arrays.toString(aShape) + " and lora_up " + Arrays.toString(bShape) + ": a LoCon Tucker core must"
-                            + " be [" + bShape[1] + ", " + aShape[0] + ", kh, kw] between lora_down [r, in, 1, 1] and"
-                            + " lora_up [out, r, 1, 1]");
+            case DORA -> {
+                Module d = dora(f, path, id, t, g, aShape, bShape, alpha);
+                if (m == null) {
+                    yield d;
                 }
-                yield new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha, kind,
-                        Map.of(LoraKeyMap.Role.MID, mid), Map.of(LoraKeyMap.Role.MID, m));
+                Map<LoraKeyMap.Role, String> keys = new java.util.EnumMap<>(d.factorKeys());
+                Map<LoraKeyMap.Role, long[]> shapes = new java.util.EnumMap<>(d.factorShapes());
+                keys.put(LoraKeyMap.Role.MID, mid);
+                shapes.put(LoraKeyMap.Role.MID, m);
+                yield new Module(d.component(), d.module(), d.aKey(), d.bKey(), d.alphaKey(), aShape, bShape, alpha, kind, keys, shapes);
             }
+            case LOCON_TUCKER -> new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha, kind,
+                    Map.of(LoraKeyMap.Role.MID, mid), Map.of(LoraKeyMap.Role.MID, m));
             case LORA -> new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha);
             case LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> throw new IllegalStateException(kind.label() + " is not a LoRA pair");
         };
@@ -348,8 +361,8 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                 continue;
             }
             if (kind == AdapterKind.DORA && rk == AdapterKind.LOCON_TUCKER || kind == AdapterKind.LOCON_TUCKER && rk == AdapterKind.DORA) {
-                throw new LoraException(path + ": " + id + ": DoRA on a LoCon Tucker core (dora_scale with lora_mid, e.g. '" + k
-                        + "') is not supported; keys present: " + String.join(", ", present(g)));
+                kind = AdapterKind.DORA; // DoRA whose low-rank term is a LoCon Tucker product (ComfyUI: lora_diff, then weight_decompose)
+                continue;
             }
             if (kind != null && kind != r.kind()) {
                 throw new LoraException(path + ": " + id + " mixes " + kind.label() + " and " + r.kind().label()

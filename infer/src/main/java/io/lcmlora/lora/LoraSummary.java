@@ -74,11 +74,11 @@ public final class LoraSummary {
         }
         switch (m.kind()) {
             case DORA -> s.append(", norm ").append(normAxis(m.doraAxis()));
-            case LOCON_TUCKER -> {
-                long[] mid = m.factorShapes().get(LoraKeyMap.Role.MID);
-                s.append(", core ").append(mid[2]).append('x').append(mid[3]);
-            }
-            case LORA, LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> { }
+            case LORA, LOCON_TUCKER, LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> { }
+        }
+        long[] mid = m.factorShapes().get(LoraKeyMap.Role.MID); // LoCon Tucker, or DoRA on a Tucker core
+        if (mid != null) {
+            s.append(", core ").append(mid[2]).append('x').append(mid[3]);
         }
         if (m.biasKey() != null && m.kind() != AdapterKind.BIAS_DIFF) {
             s.append(" + bias diff");

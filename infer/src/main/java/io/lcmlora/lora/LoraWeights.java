@@ -41,7 +41,13 @@ public record LoraWeights(String source, LoraFormat format, List<Entry> entries,
         /** A DoRA module: the LoRA pair and its float32 magnitude along {@code axis}. */
         public static Entry dora(LoraComponent component, String module, NDArray a, NDArray b, Double alpha,
                 NDArray magnitude, DoraAxis axis) {
-            return new Entry(component, module, a, b, alpha, AdapterKind.DORA, null, magnitude, axis, null, null, null);
+            return dora(component, module, a, b, alpha, magnitude, axis, null);
+        }
+
+        /** A DoRA module whose low-rank term may be a LoCon Tucker product ({@code mid} non-null). */
+        public static Entry dora(LoraComponent component, String module, NDArray a, NDArray b, Double alpha,
+                NDArray magnitude, DoraAxis axis, NDArray mid) {
+            return new Entry(component, module, a, b, alpha, AdapterKind.DORA, null, magnitude, axis, mid, null, null);
         }
 
         /** A LoCon Tucker module: lora_down (A), lora_mid, lora_up (B). */

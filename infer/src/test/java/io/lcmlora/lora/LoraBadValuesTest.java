@@ -89,17 +89,12 @@ class LoraBadValuesTest {
                 .addFloats(STEM + ".hada_w1_a", new long[] {4, 2}, ones(8), DType.F32)
                 .addFloats(STEM + ".hada_w1_b", new long[] {2, 3}, ones(6), DType.F32);
         assertTrue(error("loha_missing", lohaMissing).contains("no hada_w2_a tensor"));
-        // LoCon Tucker: a core that does not sit between down and up; DoRA on a core
+        // LoCon Tucker: a core that does not sit between down and up
         SafeTensorsWriter mid = new SafeTensorsWriter().addFloats(STEM + ".lora_down.weight", new long[] {2, 3, 1, 1}, ones(6), DType.F32)
                 .addFloats(STEM + ".lora_up.weight", new long[] {4, 2, 1, 1}, ones(8), DType.F32)
                 .addFloats(STEM + ".lora_mid.weight", new long[] {3, 2, 3, 3}, ones(54), DType.F32);
         String midMsg = error("mid_shape", mid);
         assertTrue(midMsg.contains("'" + STEM + ".lora_mid.weight' has shape [3, 2, 3, 3]") && midMsg.contains("[2, 2, kh, kw]"), midMsg);
-        SafeTensorsWriter doraMid = new SafeTensorsWriter().addFloats(STEM + ".lora_down.weight", new long[] {2, 3, 1, 1}, ones(6), DType.F32)
-                .addFloats(STEM + ".lora_up.weight", new long[] {4, 2, 1, 1}, ones(8), DType.F32)
-                .addFloats(STEM + ".lora_mid.weight", new long[] {2, 2, 3, 3}, ones(36), DType.F32)
-                .addFloats(STEM + ".dora_scale", new long[] {1, 3, 1, 1}, ones(3), DType.F32);
-        assertTrue(error("dora_mid", doraMid).contains("DoRA on a LoCon Tucker core"));
         // bias differences: 1-D only, finite
         assertTrue(error("bias_2d", pair(ones(6), ones(8)).addFloats(STEM + ".diff_b", new long[] {4, 1}, ones(4), DType.F32))
                 .contains("'" + STEM + ".diff_b' has shape [4, 1], expected a 1-D bias difference"));

@@ -110,13 +110,14 @@ class LycorisGoldenTest {
 
     /**
      * DoRA against the numpy cases of the same script: kohya {@code dora_scale} (norm per input column, ComfyUI) and
-     * PEFT {@code lora_magnitude_vector} (norm per output row, peft), Linear and Conv2d, at adapter weight 0.8: W' - W
+     * PEFT {@code lora_magnitude_vector} (norm per output row, peft), Linear and Conv2d, and kohya DoRA on a LoCon Tucker
+     * core ({@code dorat_conv}), at adapter weight 0.8: W' - W
      * within 1e-5 relative, the unfused runtime form equal to the layer op with W' within 1e-5, fused == unfused.
      */
     @Test
     void doraMatchesBothReferencesUnfusedAndFused(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Map<String, DoraAxis> cases = Map.of("dora_lin", DoraAxis.INPUT, "dora_conv", DoraAxis.INPUT,
-                "pdora_lin", DoraAxis.OUTPUT, "pdora_conv", DoraAxis.OUTPUT);
+                "dorat_conv", DoraAxis.INPUT, "pdora_lin", DoraAxis.OUTPUT, "pdora_conv", DoraAxis.OUTPUT);
         try (NDManager m = NDManager.newBaseManager(); SafeTensorsFile g = SafeTensorsFile.open(FILE)) {
             Engine.getInstance().setRandomSeed(7);
             Map<String, AdaptableLayer> layers = new LinkedHashMap<>();
@@ -133,7 +134,7 @@ class LycorisGoldenTest {
             Path kohya = tmp.resolve("kohya_dora.safetensors");
             io.lcmlora.io.SafeTensorsWriter out = new io.lcmlora.io.SafeTensorsWriter();
             for (String k : g.tensors().keySet()) {
-                if (k.startsWith("lora_unet_dora_")) {
+                if (k.startsWith("lora_unet_dora_") || k.startsWith("lora_unet_dorat_")) {
                     out.add(k, g.info(k).dtype(), g.info(k).shape(), g.bytes(k));
                 }
             }
@@ -144,7 +145,8 @@ class LycorisGoldenTest {
             assertEquals(LoraFormat.PEFT, pIndex.format());
             for (LoraFile.Module mod : kIndex.modules()) {
                 assertEquals(AdapterKind.DORA, mod.kind(), mod.module());
-                assertEquals(4, mod.keys().size(), "down, up, dora_scale, alpha: " + mod.keys());
+                // dorat_conv: DoRA on a LoCon Tucker core (lora_mid)
+                assertEquals(mod.module().startsWith("dorat") ? 5 : 4, mod.keys().size(), "down, up, (mid,) dora_scale, alpha: " + mod.keys());
             }
             assertTrue(LoraSummary.describe(pIndex).contains("dora"), LoraSummary.describe(pIndex));
             Adapters a = new Adapters(LoraComponent.UNET, layers);
@@ -158,6 +160,7 @@ class LycorisGoldenTest {
                 LoraAdapter mod = a.adapter(name.startsWith("p") ? "peft" : "kohya").get(name);
                 assertEquals(AdapterKind.DORA, mod.kind(), name);
                 assertEquals(cases.get(name), mod.doraAxis(), name);
+                assertEquals(name.startsWith("dorat"), mod.mid() != null, name + ": Tucker core");
                 NDArray expected = g.load("expected_w08." + name, m);
                 double scale = expected.abs().max().getFloat();
                 // 1. W' - W against numpy
