@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden cases for the LyCORIS adapter kinds (LoHa, LoKr, full diff), computed with numpy alone from the formulas
+"""Golden cases for the LyCORIS adapter kinds (LoHa, LoKr, LoCon Tucker, full diff, bias diff), computed with numpy alone from the formulas
 of ComfyUI's comfy/weight_adapter/ (loha.py, lokr.py) and LyCORIS, independently of the Java code.
 
     python3 tools/golden/make_lycoris_golden.py testdata/golden/lycoris/cases.safetensors
@@ -21,6 +21,12 @@ weight difference (adapter weight 1) under `expected.<case>_<module>`. Formulas 
   Tucker (LyCORIS use_tucker, ComfyUI tucker_weight): LoHa hada_w1_a [r, out], hada_w1_b [r, in], hada_t1
          [r, r, kh, kw] give w1[p, q, k, l] = sum_ij t1[i, j, k, l] w1b[j, q] w1a[i, p] (w2 likewise from hada_t2);
          LoKr lokr_w2_a [r, c], lokr_w2_b [r, d], lokr_t2 [r, r, kh, kw] give w2 [c, d, kh, kw] the same way.
+  LoCon Tucker (LyCORIS use_tucker, ComfyUI lora.py "locon mid weights"): lora_up [out, r, 1, 1], lora_mid
+         [r, r, kh, kw], lora_down [r, in, 1, 1] give dW[p, q, k, l] = sum_ij up[p, i] mid[i, j, k, l] down[j, q]
+         * alpha / rank (rank = lora_down's rows); the script checks einsum against ComfyUI's mm/transpose form.
+  Bias difference (ComfyUI lora.py: "<module>.bias" patched with ("diff", diff_b)): db = diff_b [out], with or
+         without a weight adapter on the same module; expected under `expected_b.<case>`.
+  DoRA on a LoCon Tucker core (`dorat_conv`): V = W + alpha/rank * (the LoCon Tucker dW), then as kohya DoRA.
   The DoRA cases depend on the base weight: it is stored as `base.<case>`, and the expected tensor
   `expected_w08.<case>` is W' - W at adapter weight s = 0.8. PEFT-named DoRA cases go to `peft_dora.safetensors`
   next to the output file (keys `unet.<case>.lora_A.weight`, `.lora_B.weight`, `.lora_magnitude_vector`).
@@ -115,6 +121,60 @@ def tucker_cases(t):
     t["expected.lokrt_conv"] = (np.kron(w1.astype(np.float64)[:, :, None, None], tucker(w2a, w2b, t2)) * (1.0 / 2)).astype(np.float32)
 
 
+def comfy_locon_mid(up, down, mid):
+    """ComfyUI's lora.py calculate_weight with a lora_mid, step by step (mm/transpose/reshape as it writes them)."""
+    final_shape = [down.shape[1], down.shape[0], mid.shape[2], mid.shape[3]]
+    down2 = (down.transpose(1, 0, 2, 3).reshape(down.shape[1], -1) @ mid.transpose(1, 0, 2, 3).reshape(mid.shape[1], -1))
+    down2 = down2.reshape(final_shape).transpose(1, 0, 2, 3)
+    return up.reshape(up.shape[0], -1) @ down2.reshape(down2.shape[0], -1)
+
+
+def locon_bias_cases(t):
+    # LoCon Tucker (LyCORIS use_tucker), Conv2d [4, 3, 3, 3]: lora_up [4, 2, 1, 1], lora_mid [2, 2, 3, 3] (the conv's
+    # kernel), lora_down [2, 3, 1, 1], alpha 1.5: dW[p, q, k, l] = sum_ij up[p, i] mid[i, j, k, l] down[j, q] * alpha / rank
+    p = "lora_unet_locont_conv"
+    up, mid, down = f32(4, 2, 1, 1), f32(2, 2, 3, 3), f32(2, 3, 1, 1)
+    t.update({p + ".lora_up.weight": up, p + ".lora_mid.weight": mid, p + ".lora_down.weight": down,
+              p + ".alpha": np.array(1.5, np.float32)})
+    dw = np.einsum("pi,ijkl,jq->pqkl", up[:, :, 0, 0].astype(np.float64), mid.astype(np.float64),
+                   down[:, :, 0, 0].astype(np.float64)) * (1.5 / 2)
+    comfy = comfy_locon_mid(up.astype(np.float64), down.astype(np.float64), mid.astype(np.float64)).reshape(4, 3, 3, 3) * (1.5 / 2)
+    assert np.abs(dw - comfy).max() < 1e-12, "einsum and ComfyUI's mm form disagree"
+    t["expected.locont_conv"] = dw.astype(np.float32)
+    # full difference with a bias difference (LyCORIS full: diff + diff_b), Linear [8, 6]: dW = diff, db = diff_b
+    p = "lora_unet_fullb_lin"
+    d, db = f32(8, 6), f32(8)
+    t.update({p + ".diff": d, p + ".diff_b": db})
+    t["expected.fullb_lin"] = d
+    t["expected_b.fullb_lin"] = db
+    # a bias difference alone (ComfyUI patches "<module>.bias" with ("diff", diff_b)), Conv2d [4, 3, 3, 3]: db [4]
+    p = "lora_unet_bias_conv"
+    db = f32(4)
+    t[p + ".diff_b"] = db
+    t["expected_b.bias_conv"] = db
+    # plain LoRA plus a bias difference on the same module (ComfyUI applies both), Linear [8, 6], rank 2, alpha 1
+    p = "lora_unet_lorab_lin"
+    a, b, db = f32(2, 6), f32(8, 2), f32(8)
+    t.update({p + ".lora_down.weight": a, p + ".lora_up.weight": b, p + ".alpha": np.array(1.0, np.float32),
+              p + ".diff_b": db})
+    t["expected.lorab_lin"] = (b.astype(np.float64) @ a * (1.0 / 2)).astype(np.float32)
+    t["expected_b.lorab_lin"] = db
+
+
+def dora_tucker_case(t):
+    # kohya DoRA on a LoCon Tucker core (ComfyUI: lora_diff from up/mid/down, then weight_decompose), Conv2d [4, 3, 3, 3]:
+    # up [4, 2, 1, 1], mid [2, 2, 3, 3], down [2, 3, 1, 1], alpha 2, dora_scale [1, 3, 1, 1]; at s = 0.8
+    s = 0.8
+    p = "lora_unet_dorat_conv"
+    w, up, mid, down = f32(4, 3, 3, 3), f32(4, 2, 1, 1), f32(2, 2, 3, 3), f32(2, 3, 1, 1)
+    lr = np.einsum("pi,ijkl,jq->pqkl", up[:, :, 0, 0].astype(np.float64), mid.astype(np.float64), down[:, :, 0, 0].astype(np.float64))
+    v = w.astype(np.float64) + 2.0 / 2 * lr
+    scale = (col_norm(v) * (1 + 0.2 * rng.standard_normal(col_norm(v).shape))).astype(np.float32)
+    t.update({p + ".lora_up.weight": up, p + ".lora_mid.weight": mid, p + ".lora_down.weight": down,
+              p + ".alpha": np.array(2.0, np.float32), p + ".dora_scale": scale, "base.dorat_conv": w})
+    t["expected_w08.dorat_conv"] = (s * (scale.astype(np.float64) * v / col_norm(v) - w)).astype(np.float32)
+
+
 def dora_cases(kohya, peft):
     s = 0.8
     # kohya dora_scale, Linear [8, 6] rank 2 alpha 1 and Conv2d [4, 3, 3, 3] rank 2 alpha 4 (A [2, 3, 3, 3], B [4, 2, 1, 1])
@@ -162,5 +222,7 @@ if __name__ == "__main__":
     kohya_t, peft_t = cases(), {}
     dora_cases(kohya_t, peft_t)
     tucker_cases(kohya_t)
+    locon_bias_cases(kohya_t)
+    dora_tucker_case(kohya_t)
     write(sys.argv[1], kohya_t)
     write(os.path.join(os.path.dirname(sys.argv[1]), "peft_dora.safetensors"), peft_t)

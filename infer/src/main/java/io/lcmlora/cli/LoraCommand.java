@@ -34,7 +34,8 @@ public final class LoraCommand implements Runnable {
 
     /** {@code lcm lora inspect FILE}: format, ranks, alphas, targets per type, parameter count, metadata. */
     @Command(name = "inspect", mixinStandardHelpOptions = true,
-            description = "Show a LoRA file's format, rank(s), alpha(s), target modules per type, parameter count and metadata.")
+            description = "Show a LoRA file's format, rank(s), alpha(s), adapter kind per module (LoRA, LoCon Tucker, DoRA with"
+                    + " its norm axis, LoHa, LoKr, full or bias diff), target modules per type, parameter count and metadata.")
     public static final class Inspect implements Callable<Integer> {
         @Parameters(index = "0", description = "LoRA .safetensors file")
         Path file;
@@ -55,7 +56,8 @@ public final class LoraCommand implements Runnable {
 
     /** {@code lcm lora fuse}: a diffusers SDXL folder with LoRAs fused into the UNet and text encoders. */
     @Command(name = "fuse", mixinStandardHelpOptions = true,
-            description = "Write a diffusers SDXL folder with LoRAs fused into its weights (loads anywhere, no LoRA support needed).")
+            description = "Write a diffusers SDXL folder with LoRAs (any adapter kind) fused into its weights and biases"
+                    + " (loads anywhere, no LoRA support needed).")
     public static final class Fuse implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "diffusers SDXL folder")
         Path model;

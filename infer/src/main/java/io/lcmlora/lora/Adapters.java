@@ -18,7 +18,8 @@ import java.util.Set;
  * The named LoRA adapters of one model component (diffusers' {@code load_lora_weights} / {@code set_adapters} /
  * {@code fuse_lora} / {@code unfuse_lora}). Several adapters can be active at once with their own weights (the
  * paper's LCM 1.0 + style 0.8). An adapter is either unfused (its {@link LoraAdapter}s are deltas on the layers) or
- * fused into the layer weights ({@code W += scale * B@A}); {@link #unfuse()} puts the very original weight arrays
+ * fused into the layer weights ({@code W += scale * B@A}, a bias difference into the bias:
+ * {@code b += weight * diff_b}); {@link #unfuse()} puts the very original weight and bias arrays
  * back (bit-identical) and the adapters run unfused again.
  *
  * <p>{@link #disable()} switches every delta off without touching weights: with no adapter fused, that is the
@@ -31,6 +32,7 @@ public final class Adapters {
     private final Set<String> active = new LinkedHashSet<>();
     private final Set<String> fused = new LinkedHashSet<>();
     private final Map<AdaptableLayer, NDArray> originals = new IdentityHashMap<>();
+    private final Map<AdaptableLayer, NDArray> originalBiases = new IdentityHashMap<>();
     private boolean enabled = true;
 
     /** @param layers the component's adaptable layers by module path (the model's {@code layers()}) */
@@ -68,12 +70,19 @@ public final class Adapters {
                 continue;
             }
             try {
-                modules.put(e.module(), switch (e.kind()) {
+                LoraAdapter mod = switch (e.kind()) {
                     case LORA -> new LoraAdapter(layer, like(e.a(), layer), like(e.b(), layer), e.alpha());
                     case DORA -> LoraAdapter.dora(layer, like(e.a(), layer), like(e.b(), layer), e.alpha(),
-                            onDevice(e.magnitude(), layer), e.doraAxis());
+                            onDevice(e.magnitude(), layer), e.doraAxis(), e.mid() == null ? null : like(e.mid(), layer));
+                    case LOCON_TUCKER -> LoraAdapter.tucker(layer, like(e.a(), layer), like(e.mid(), layer), like(e.b(), layer),
+                            e.alpha());
                     case LOHA, LOKR, FULL_DIFF -> LoraAdapter.dense(layer, e.kind(), like(e.dense(), layer));
-                });
+                    case BIAS_DIFF -> LoraAdapter.biasOnly(layer);
+                };
+                if (e.biasDiff() != null) {
+                    mod.setBiasDiff(like(e.biasDiff(), layer));
+                }
+                modules.put(e.module(), mod);
             } catch (LoraException ex) {
                 // name the key as written in the file (a kohya stem), not only the module path
                 throw e.key() == null ? ex : new LoraException(lora.source() + ": '" + e.key() + "' (" + e.kind().label()
@@ -190,16 +199,31 @@ public final class Adapters {
             }
             for (LoraAdapter m : modules.values()) {
                 AdaptableLayer layer = m.layer();
-                NDArray w = layer.weight();
-                NDArray merged;
-                try (NDScope scope = new NDScope()) { // frees this module's float32 temporaries
-                    merged = w.toType(DataType.FLOAT32, false).add(m.deltaWeight()).toType(w.getDataType(), false);
-                    NDScope.unregister(merged);
+                if (m.changesWeight()) {
+                    NDArray w = layer.weight();
+                    NDArray merged;
+                    try (NDScope scope = new NDScope()) { // frees this module's float32 temporaries
+                        merged = w.toType(DataType.FLOAT32, false).add(m.deltaWeight()).toType(w.getDataType(), false);
+                        NDScope.unregister(merged);
+                    }
+                    originals.putIfAbsent(layer, w);
+                    NDArray previous = layer.replaceWeight(merged);
+                    if (previous != originals.get(layer)) {
+                        previous.close();
+                    }
                 }
-                originals.putIfAbsent(layer, w);
-                NDArray previous = layer.replaceWeight(merged);
-                if (previous != originals.get(layer)) {
-                    previous.close();
+                if (m.biasDiff() != null) {
+                    NDArray bias = layer.bias();
+                    NDArray merged;
+                    try (NDScope scope = new NDScope()) {
+                        merged = bias.toType(DataType.FLOAT32, false).add(m.deltaBias()).toType(bias.getDataType(), false);
+                        NDScope.unregister(merged);
+                    }
+                    originalBiases.putIfAbsent(layer, bias);
+                    NDArray previous = layer.replaceBias(merged);
+                    if (previous != originalBiases.get(layer)) {
+                        previous.close();
+                    }
                 }
             }
             fused.add(n);
@@ -210,7 +234,7 @@ public final class Adapters {
         return Collections.unmodifiableSet(fused);
     }
 
-    /** Restores the original weight arrays of every fused layer; the fused adapters become active and unfused. */
+    /** Restores the original weight (and bias) arrays of every fused layer; the fused adapters become active and unfused. */
     public void unfuse() {
         for (Map.Entry<AdaptableLayer, NDArray> e : originals.entrySet()) {
             NDArray merged = e.getKey().replaceWeight(e.getValue());
@@ -219,6 +243,13 @@ public final class Adapters {
             }
         }
         originals.clear();
+        for (Map.Entry<AdaptableLayer, NDArray> e : originalBiases.entrySet()) {
+            NDArray merged = e.getKey().replaceBias(e.getValue());
+            if (merged != e.getValue()) {
+                merged.close();
+            }
+        }
+        originalBiases.clear();
         for (String n : fused) {
             attach(n);
             active.add(n);

@@ -33,7 +33,26 @@ public final class LoraAdapter implements Delta {
     /** DoRA: the magnitude (float32) shaped to broadcast against the weight ([1, in(, 1, 1)] or [out, 1(, 1, 1)]). */
     private final NDArray magnitude;
     private final DoraAxis doraAxis;
+    /** LoCon Tucker core [r, r, kh, kw] between A (1x1 down) and B (1x1 up), or null. */
+    private final NDArray mid;
+    /** A bias difference [out] ({@code diff_b}) added as {@code weight * biasDiff}, or null. */
+    private NDArray biasDiff;
     private double weight = 1.0;
+
+    /**
+     * A LoCon module with a Tucker core (LyCORIS {@code use_tucker}): {@code down} [r, in, 1, 1] (or [r, in]),
+     * {@code mid} [r, r, k, k] with the conv's kernel, {@code up} [out, r, 1, 1]. Unfused it runs as LyCORIS does,
+     * down (1x1), mid (the layer's stride and padding), up (1x1), times weight * alpha / r; fused it adds
+     * {@code weight * alpha / r * dW}, dW[p, q, k, l] = sum_ij up[p, i] mid[i, j, k, l] down[j, q] (ComfyUI).
+     */
+    public static LoraAdapter tucker(AdaptableLayer layer, NDArray down, NDArray mid, NDArray up, Double alpha) {
+        return new LoraAdapter(layer, down, up, alpha, null, null, mid);
+    }
+
+    /** A module whose only change is a bias difference; give it with {@link #setBiasDiff}. */
+    public static LoraAdapter biasOnly(AdaptableLayer layer) {
+        return new LoraAdapter(layer, AdapterKind.BIAS_DIFF, null);
+    }
 
     /**
      * A DoRA module ({@link DoraAxis}): the LoRA pair A/B re-normalised by {@code magnitude} ({@code in} values for
@@ -42,7 +61,13 @@ public final class LoraAdapter implements Delta {
      * layer's weight at that moment (fused adapters before it included), as both references do.
      */
     public static LoraAdapter dora(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis) {
-        return new LoraAdapter(layer, a, b, alpha, magnitude, axis);
+        return new LoraAdapter(layer, a, b, alpha, magnitude, axis, null);
+    }
+
+    /** {@link #dora} whose low-rank term is a LoCon Tucker product when {@code mid} is non-null (see {@link #tucker}). */
+    public static LoraAdapter dora(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis,
+            NDArray mid) {
+        return new LoraAdapter(layer, a, b, alpha, magnitude, axis, mid);
     }
 
     /**
@@ -58,7 +83,7 @@ public final class LoraAdapter implements Delta {
 
     private LoraAdapter(AdaptableLayer layer, AdapterKind kind, NDArray dW) {
         Shape target = layer.weight().getShape();
-        if (dW.getShape().size() != target.size()) {
+        if (dW != null && dW.getShape().size() != target.size()) {
             throw new LoraException(layer.path() + ": " + kind.label() + " weight difference " + dW.getShape()
                     + " does not fit the layer's weight " + target);
         }
@@ -75,13 +100,14 @@ public final class LoraAdapter implements Delta {
         }
         this.layer = layer;
         this.kind = kind;
-        this.dense = dW.reshape(target);
+        this.dense = dW == null ? null : dW.reshape(target);
         this.a = null;
         this.b = null;
         this.alpha = null;
         this.alphaOverRank = 1.0;
         this.magnitude = null;
         this.doraAxis = null;
+        this.mid = null;
     }
 
     /**
@@ -89,16 +115,33 @@ public final class LoraAdapter implements Delta {
      * @throws LoraException when A/B do not fit the layer (the message names the layer and both shapes)
      */
     public LoraAdapter(AdaptableLayer layer, NDArray a, NDArray b, Double alpha) {
-        this(layer, a, b, alpha, null, null);
+        this(layer, a, b, alpha, null, null, null);
     }
 
-    private LoraAdapter(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis) {
+    private LoraAdapter(AdaptableLayer layer, NDArray a, NDArray b, Double alpha, NDArray magnitude, DoraAxis axis, NDArray mid) {
         this.layer = layer;
         this.alpha = alpha;
         Shape as = a.getShape();
         Shape bs = b.getShape();
         long r = as.get(0);
-        if (layer instanceof Linear l) {
+        if (mid != null) {
+            // down [r, in(, 1, 1)] -> [r, in, 1, 1]; mid [r_up, r, k, k] carries the conv's kernel; up [out, r_up(, 1, 1)]
+            Shape ms = mid.getShape();
+            if (!(layer instanceof Conv2d c)) {
+                throw new LoraException(layer.path() + ": a LoCon Tucker core (lora_mid " + ms + ") needs a Conv2d layer");
+            }
+            a = as.dimension() == 2 ? a.reshape(r, as.get(1), 1, 1) : a;
+            b = bs.dimension() == 2 ? b.reshape(bs.get(0), bs.get(1), 1, 1) : b;
+            if (!a.getShape().equals(new Shape(r, c.in(), 1, 1)) || !b.getShape().equals(new Shape(c.out(), ms.get(0), 1, 1))
+                    || !ms.equals(new Shape(ms.get(0), r, c.kernel(), c.kernel()))) {
+                throw new LoraException(layer.path() + ": LoCon Tucker down " + as + " / mid " + ms + " / up " + bs
+                        + " do not fit the layer (expected [r, " + c.in() + ", 1, 1], [r', r, " + c.kernel() + ", " + c.kernel()
+                        + "] and [" + c.out() + ", r', 1, 1])");
+            }
+            conv = true;
+            stride = c.stride();
+            padding = c.padding();
+        } else if (layer instanceof Linear l) {
             a = as.dimension() == 4 && as.get(2) == 1 && as.get(3) == 1 ? a.reshape(r, as.get(1)) : a;
             b = bs.dimension() == 4 && bs.get(2) == 1 && bs.get(3) == 1 ? b.reshape(bs.get(0), bs.get(1)) : b;
             require(a.getShape().equals(new Shape(r, l.in())) && b.getShape().equals(new Shape(l.out(), r)), layer, as, bs,
@@ -122,7 +165,8 @@ public final class LoraAdapter implements Delta {
         this.b = b;
         this.alphaOverRank = alpha == null ? 1.0 : alpha / r;
         this.dense = null;
-        this.kind = magnitude == null ? AdapterKind.LORA : AdapterKind.DORA;
+        this.mid = mid;
+        this.kind = magnitude != null ? AdapterKind.DORA : mid != null ? AdapterKind.LOCON_TUCKER : AdapterKind.LORA;
         this.doraAxis = axis;
         if (magnitude == null) {
             this.magnitude = null;
@@ -158,11 +202,20 @@ public final class LoraAdapter implements Delta {
         return v.square().sum(axes, true).sqrt();
     }
 
-    /** B @ A in the weight's shape, float32, unscaled. */
+    /**
+     * B @ A in the weight's shape, float32, unscaled; with a Tucker core
+     * {@code dW[p, q, k, l] = sum_ij up[p, i] mid[i, j, k, l] down[j, q]} ([out, in, k, k]).
+     */
     private NDArray lowRankWeight() {
         NDArray a32 = a.toType(DataType.FLOAT32, false);
         NDArray b32 = b.toType(DataType.FLOAT32, false);
         long r = a.getShape().get(0);
+        if (mid != null) {
+            // up [out, r', 1, 1] -> [r', out] (Tucker's "a" factor), down [r, in, 1, 1] -> [r, in], core [r', r, k, k]
+            long rUp = b.getShape().get(1);
+            return LycorisDelta.tucker(b32.reshape(b.getShape().get(0), rUp).transpose(), a32.reshape(r, -1),
+                    mid.toType(DataType.FLOAT32, false));
+        }
         return conv ? b32.reshape(b.getShape().get(0), r).matMul(a32.reshape(r, -1)).reshape(layer.weight().getShape())
                 : b32.matMul(a32);
     }
@@ -197,8 +250,7 @@ public final class LoraAdapter implements Delta {
             case OUTPUT -> {
                 // c [out, 1(, 1, 1)] -> the output's channel axis: [out] (linear, last axis) or [1, out, 1, 1] (conv)
                 NDArray co = conv ? c.reshape(1, -1, 1, 1) : c.reshape(-1);
-                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0)
-                        : Ops.linear(Ops.linear(x, a, null), b, null);
+                NDArray lora = lowRankOp(x);
                 NDArray base = op(x, w);
                 yield base.mul(co).sub(base).add(lora.mul(co.mul(Ops.scalar(co, scale()))));
             }
@@ -206,8 +258,7 @@ public final class LoraAdapter implements Delta {
                 // c [1, in(, 1, 1)] -> the input's channel axis: [in] (linear, last axis) or [1, in, 1, 1] (conv)
                 NDArray ci = conv ? c : c.reshape(-1);
                 NDArray xc = x.mul(ci);
-                NDArray lora = conv ? Conv2d.convolve(Conv2d.convolve(xc, a, null, stride, padding), b, null, 1, 0)
-                        : Ops.linear(Ops.linear(xc, a, null), b, null);
+                NDArray lora = lowRankOp(xc);
                 NDArray y = op(xc, w).add(alphaOverRank == 1.0 ? lora : lora.mul(Ops.scalar(lora, alphaOverRank))).sub(op(x, w));
                 yield weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
             }
@@ -232,6 +283,49 @@ public final class LoraAdapter implements Delta {
     /** A LyCORIS module's dW in the layer's weight shape (alpha applied, adapter weight not), null for plain LoRA. */
     public NDArray dense() {
         return dense;
+    }
+
+    /** The LoCon Tucker core, or null. */
+    public NDArray mid() {
+        return mid;
+    }
+
+    /** The bias difference [out] (adapter weight not applied), or null. */
+    public NDArray biasDiff() {
+        return biasDiff;
+    }
+
+    /**
+     * Gives this module a bias difference {@code db} [out] ({@code diff_b}): the layer's bias becomes
+     * {@code b + weight * db} (unfused: added to the output; fused: into the bias array).
+     *
+     * @throws LoraException when the layer has no bias or db does not have one value per output
+     */
+    public void setBiasDiff(NDArray db) {
+        NDArray bias = layer.bias();
+        if (bias == null) {
+            throw new LoraException(layer.path() + ": a bias difference " + db.getShape() + " needs a layer with a bias; this"
+                    + " layer has none");
+        }
+        if (!db.getShape().equals(bias.getShape())) {
+            throw new LoraException(layer.path() + ": bias difference " + db.getShape() + " does not fit the layer's bias "
+                    + bias.getShape());
+        }
+        biasDiff = db;
+    }
+
+    /** Whether fusing changes the weight (false for a bias difference alone). */
+    public boolean changesWeight() {
+        return kind != AdapterKind.BIAS_DIFF;
+    }
+
+    /** {@code weight * biasDiff} in float32, or null when the module has no bias difference. */
+    public NDArray deltaBias() {
+        if (biasDiff == null) {
+            return null;
+        }
+        NDArray d = biasDiff.toType(DataType.FLOAT32, false);
+        return weight == 1.0 ? d : Ops.mulScalar(d, weight);
     }
 
     private static void require(boolean ok, AdaptableLayer layer, Shape a, Shape b, String expected) {
@@ -278,18 +372,41 @@ public final class LoraAdapter implements Delta {
 
     @Override
     public NDArray apply(NDArray x) {
+        NDArray y = applyWeight(x);
+        if (biasDiff == null) {
+            return y;
+        }
+        // db [out] -> the output's channel axis: [out] (linear, last axis) or [1, out, 1, 1] (conv)
+        NDArray db = conv ? biasDiff.reshape(1, -1, 1, 1) : biasDiff;
+        NDArray wdb = weight == 1.0 ? db : db.mul(Ops.scalar(db, weight));
+        return y == null ? wdb : y.add(wdb); // a bias alone broadcasts against the layer's output
+    }
+
+    /** The weight part of {@link #apply}; null for a bias difference alone. */
+    private NDArray applyWeight(NDArray x) {
         if (magnitude != null) {
             return applyDora(x);
+        }
+        if (kind == AdapterKind.BIAS_DIFF) {
+            return null;
         }
         if (dense != null) {
             NDArray y = conv ? Conv2d.convolve(x, dense, null, stride, padding) : Ops.linear(x, dense, null);
             return weight == 1.0 ? y : y.mul(Ops.scalar(y, weight));
         }
-        NDArray y = conv
-                ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0) // [B, Cin, H, W] -> [B, r, H', W'] -> [B, Cout, H', W']
-                : Ops.linear(Ops.linear(x, a, null), b, null); // [..., in] -> [..., r] -> [..., out]
+        NDArray y = lowRankOp(x);
         double s = scale();
         return s == 1.0 ? y : y.mul(Ops.scalar(y, s));
+    }
+
+    /** The unscaled low-rank op B(A(x)), or B(mid(A(x))) with a Tucker core. */
+    private NDArray lowRankOp(NDArray x) {
+        return mid != null
+                // [B, Cin, H, W] -> down 1x1 [B, r, H, W] -> mid (stride, padding) [B, r', H', W'] -> up 1x1 [B, Cout, H', W']
+                ? Conv2d.convolve(Conv2d.convolve(Conv2d.convolve(x, a, null, 1, 0), mid, null, stride, padding), b, null, 1, 0)
+                : conv
+                ? Conv2d.convolve(Conv2d.convolve(x, a, null, stride, padding), b, null, 1, 0) // [B, Cin, H, W] -> [B, r, H', W'] -> [B, Cout, H', W']
+                : Ops.linear(Ops.linear(x, a, null), b, null); // [..., in] -> [..., r] -> [..., out]
     }
 
     /**
@@ -299,6 +416,14 @@ public final class LoraAdapter implements Delta {
     public NDArray deltaWeight() {
         if (magnitude != null) {
             return doraDeltaWeight();
+        }
+        if (kind == AdapterKind.BIAS_DIFF) {
+            throw new IllegalStateException(layer.path() + ": a bias difference alone has no weight difference (changesWeight())");
+        }
+        if (mid != null) {
+            NDArray d = lowRankWeight();
+            double s = scale();
+            return s == 1.0 ? d : Ops.mulScalar(d, s);
         }
         if (dense != null) {
             NDArray d = dense.toType(DataType.FLOAT32, false);
@@ -316,7 +441,7 @@ public final class LoraAdapter implements Delta {
 
     @Override
     public String toString() {
-        if (dense != null) {
+        if (dense != null || a == null) {
             return "LoraAdapter[" + layer.path() + ", " + kind.label() + ", weight " + weight + "]";
         }
         return "LoraAdapter[" + layer.path() + ", rank " + rank() + ", alpha " + alpha + ", weight " + weight + ", A "

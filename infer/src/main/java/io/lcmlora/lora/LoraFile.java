@@ -30,9 +30,11 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
     static final int SHOW_KEYS = 20;
 
     /**
-     * One adapted module: its kind, keys, shapes and alpha ({@code null}: none stored). For {@link AdapterKind#LORA}
-     * the A/B keys and shapes are set; for the LyCORIS kinds they are null and {@code factors} holds every factor
-     * key with its shape (file order).
+     * One adapted module: its kind, keys, shapes and alpha ({@code null}: none stored). For {@link AdapterKind#LORA},
+     * {@link AdapterKind#DORA} and {@link AdapterKind#LOCON_TUCKER} the A/B keys and shapes are set (and
+     * {@code factorKeys} holds the magnitude or {@code lora_mid}); for the LyCORIS kinds they are null and
+     * {@code factorKeys} holds every factor key with its shape. A bias difference ({@code diff_b}) of any kind is in
+     * {@code factorKeys} too.
      */
     public record Module(LoraComponent component, String module, String aKey, String bKey, String alphaKey,
             long[] aShape, long[] bShape, Double alpha, AdapterKind kind, Map<LoraKeyMap.Role, String> factorKeys,
@@ -51,21 +53,34 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The rank alpha is divided by: LoRA's and LoHa's r, LoKr's decomposed dim, 0 where none applies. */
         public int rank() {
             return switch (kind) {
-                case LORA, DORA -> Math.toIntExact(aShape[0]);
+                case LORA, DORA, LOCON_TUCKER -> Math.toIntExact(aShape[0]);
                 case LOHA -> Math.toIntExact(factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[0]);
                 case LOKR -> factorShapes.containsKey(LoraKeyMap.Role.LOKR_W2_B)
                         ? Math.toIntExact(factorShapes.get(LoraKeyMap.Role.LOKR_W2_B)[0])
                         : factorShapes.containsKey(LoraKeyMap.Role.LOKR_W1_B)
                                 ? Math.toIntExact(factorShapes.get(LoraKeyMap.Role.LOKR_W1_B)[0]) : 0;
-                case FULL_DIFF -> 0;
+                case FULL_DIFF, BIAS_DIFF -> 0;
             };
         }
 
+        /** Whether the weight difference is a conv's (4-D factors); false for a bias difference alone. */
         public boolean conv() {
             return switch (kind) {
-                case LORA, DORA -> aShape.length == 4;
-                case LOHA, LOKR, FULL_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
+                case LORA, DORA -> aShape.length == 4 || factorShapes.containsKey(LoraKeyMap.Role.MID);
+                case LOCON_TUCKER -> true;
+                case LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> factorShapes.values().stream().anyMatch(s -> s.length == 4);
             };
+        }
+
+        /** DoRA's norm axis: {@link DoraAxis#INPUT} for kohya {@code dora_scale}, OUTPUT for PEFT; null for other kinds. */
+        public DoraAxis doraAxis() {
+            return factorKeys.containsKey(LoraKeyMap.Role.DORA_SCALE) ? DoraAxis.INPUT
+                    : factorKeys.containsKey(LoraKeyMap.Role.MAGNITUDE) ? DoraAxis.OUTPUT : null;
+        }
+
+        /** The key of the module's bias difference ({@code diff_b}), or null. */
+        public String biasKey() {
+            return factorKeys.get(LoraKeyMap.Role.DIFF_B);
         }
 
         /** The factor of dW: alpha / rank (1 when no alpha is stored, or no rank applies). */
@@ -76,12 +91,14 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         /** The keys of the module as written in the file (A/B or the factors, then alpha). */
         public List<String> keys() {
             List<String> k = new ArrayList<>();
-            if (kind == AdapterKind.LORA || kind == AdapterKind.DORA) {
+            if (aKey != null) {
                 k.add(aKey);
                 k.add(bKey);
-                k.addAll(factorKeys.values());
-            } else {
-                k.addAll(factorKeys.values());
+            }
+            for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) { // role order: stable across runs
+                if (factorKeys.containsKey(r)) {
+                    k.add(factorKeys.get(r));
+                }
             }
             if (alphaKey != null) {
                 k.add(alphaKey);
@@ -89,10 +106,18 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             return k;
         }
 
-        /** The weight difference's [rows, columns] (columns = in * kh * kw), from the shapes alone. */
+        /** The weight difference's [rows, columns] (columns = in * kh * kw), from the shapes alone; null for a bias alone. */
         public long[] deltaRowsCols() {
             return switch (kind) {
-                case LORA, DORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
+                case LORA -> new long[] {bShape[0], numel(aShape) / aShape[0]};
+                case DORA, LOCON_TUCKER -> {
+                    if (!factorShapes.containsKey(LoraKeyMap.Role.MID)) {
+                        yield new long[] {bShape[0], numel(aShape) / aShape[0]};
+                    }
+                    long[] mid = factorShapes.get(LoraKeyMap.Role.MID);
+                    yield new long[] {bShape[0], aShape[1] * mid[2] * mid[3]};
+                }
+                case BIAS_DIFF -> null;
                 case LOHA -> factorShapes.containsKey(LoraKeyMap.Role.HADA_T1)
                         ? new long[] {factorShapes.get(LoraKeyMap.Role.HADA_W1_A)[1], factorShapes.get(LoraKeyMap.Role.HADA_W1_B)[1]
                                 * factorShapes.get(LoraKeyMap.Role.HADA_T1)[2] * factorShapes.get(LoraKeyMap.Role.HADA_T1)[3]}
@@ -121,9 +146,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         }
 
         public long parameterCount() {
-            return kind == AdapterKind.LORA ? numel(aShape) + numel(bShape)
-                    : kind == AdapterKind.DORA ? numel(aShape) + numel(bShape) + factorShapes.values().stream().mapToLong(LoraFile::numel).sum()
-                    : factorShapes.values().stream().mapToLong(LoraFile::numel).sum();
+            return (aShape == null ? 0 : numel(aShape) + numel(bShape)) + factorShapes.values().stream().mapToLong(LoraFile::numel).sum();
         }
     }
 
@@ -146,26 +169,42 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             LoraFile index = index(f, map);
             List<LoraWeights.Entry> entries = new ArrayList<>();
             for (Module m : index.modules()) {
-                if (m.kind() == AdapterKind.LORA) {
-                    NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
-                    NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
-                    entries.add(new LoraWeights.Entry(m.component(), m.module(), a, b, m.alpha()).withKey(m.keys().get(0)));
-                } else if (m.kind() == AdapterKind.DORA) {
-                    NDArray a = finite(f.load(m.aKey(), manager, dtype), path, m.aKey());
-                    NDArray b = finite(f.load(m.bKey(), manager, dtype), path, m.bKey());
-                    Map.Entry<LoraKeyMap.Role, String> mag = m.factorKeys().entrySet().iterator().next();
-                    NDArray magnitude = finite(f.load(mag.getValue(), manager, DataType.FLOAT32), path, mag.getValue());
-                    entries.add(LoraWeights.Entry.dora(m.component(), m.module(), a, b, m.alpha(), magnitude,
-                            mag.getKey() == LoraKeyMap.Role.DORA_SCALE ? DoraAxis.INPUT : DoraAxis.OUTPUT).withKey(m.keys().get(0)));
-                } else {
-                    Map<LoraKeyMap.Role, NDArray> factors = new java.util.EnumMap<>(LoraKeyMap.Role.class);
-                    for (Map.Entry<LoraKeyMap.Role, String> e : m.factorKeys().entrySet()) {
-                        factors.put(e.getKey(), finite(f.load(e.getValue(), manager, DataType.FLOAT32), path, e.getValue()));
+                LoraWeights.Entry e = switch (m.kind()) {
+                    case LORA -> new LoraWeights.Entry(m.component(), m.module(), finite(f.load(m.aKey(), manager, dtype), path,
+                            m.aKey()), finite(f.load(m.bKey(), manager, dtype), path, m.bKey()), m.alpha());
+                    case DORA -> {
+                        String mag = m.factorKeys().get(m.doraAxis() == DoraAxis.INPUT ? LoraKeyMap.Role.DORA_SCALE : LoraKeyMap.Role.MAGNITUDE);
+                        String mid = m.factorKeys().get(LoraKeyMap.Role.MID);
+                        yield LoraWeights.Entry.dora(m.component(), m.module(), finite(f.load(m.aKey(), manager, dtype), path, m.aKey()),
+                                finite(f.load(m.bKey(), manager, dtype), path, m.bKey()), m.alpha(),
+                                finite(f.load(mag, manager, DataType.FLOAT32), path, mag), m.doraAxis(),
+                                mid == null ? null : finite(f.load(mid, manager, dtype), path, mid));
                     }
-                    NDArray dense = LycorisDelta.of(m.kind(), factors, m.scale());
-                    entries.add(LoraWeights.Entry.dense(m.component(), m.module(), m.kind(),
-                            dtype == null ? dense : dense.toType(dtype, false), m.alpha()).withKey(m.keys().get(0)));
+                    case LOCON_TUCKER -> {
+                        String mid = m.factorKeys().get(LoraKeyMap.Role.MID);
+                        yield LoraWeights.Entry.tucker(m.component(), m.module(), finite(f.load(m.aKey(), manager, dtype), path,
+                                m.aKey()), finite(f.load(mid, manager, dtype), path, mid), finite(f.load(m.bKey(), manager, dtype),
+                                path, m.bKey()), m.alpha());
+                    }
+                    case LOHA, LOKR, FULL_DIFF -> {
+                        Map<LoraKeyMap.Role, NDArray> factors = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+                        for (Map.Entry<LoraKeyMap.Role, String> fk : m.factorKeys().entrySet()) {
+                            if (fk.getKey() != LoraKeyMap.Role.DIFF_B) {
+                                factors.put(fk.getKey(), finite(f.load(fk.getValue(), manager, DataType.FLOAT32), path, fk.getValue()));
+                            }
+                        }
+                        NDArray dense = LycorisDelta.of(m.kind(), factors, m.scale());
+                        yield LoraWeights.Entry.dense(m.component(), m.module(), m.kind(),
+                                dtype == null ? dense : dense.toType(dtype, false), m.alpha());
+                    }
+                    case BIAS_DIFF -> LoraWeights.Entry.biasOnly(m.component(), m.module());
+                };
+                String bias = m.biasKey();
+                if (bias != null) {
+                    NDArray db = finite(f.load(bias, manager, DataType.FLOAT32), path, bias);
+                    e = e.withBiasDiff(dtype == null ? db : db.toType(dtype, false));
                 }
+                entries.add(e.withKey(m.keys().get(0)));
             }
             // the adapter tensors were checked one by one above (a LoraException naming the key); the skipped keys here
             io.lcmlora.io.FiniteWeights.require(f, index.skipped(), "this LoRA is broken (a diverged training run?)");
@@ -229,28 +268,82 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             Group g = e.getValue();
             LoraKeyMap.Target t = targets.get(e.getKey());
             AdapterKind kind = kindOf(path, e.getKey(), g);
-            if (kind != AdapterKind.LORA && kind != AdapterKind.DORA) {
-                modules.add(lycoris(f, path, e.getKey(), t, g, kind));
-                continue;
-            }
-            if (g.a() == null || g.b() == null) {
-                throw new LoraException(path + ": " + e.getKey() + " has " + (g.a() == null ? "no A (down)" : "no B (up)")
-                        + " tensor; keys present: " + String.join(", ", present(g)));
-            }
-            long[] aShape = checkedShape(f, path, g.a());
-            long[] bShape = checkedShape(f, path, g.b());
-            checkShapes(path, e.getKey(), g, aShape, bShape);
-            Double alpha = alpha(f, path, g);
-            if (kind == AdapterKind.DORA) {
-                modules.add(dora(f, path, e.getKey(), t, g, aShape, bShape, alpha));
-                continue;
-            }
-            modules.add(new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha));
+            Module mod = switch (kind) {
+                case LOHA, LOKR, FULL_DIFF -> lycoris(f, path, e.getKey(), t, g, kind);
+                case BIAS_DIFF -> new Module(t.component(), t.module(), null, null, g.alpha(), null, null, alpha(f, path, g),
+                        kind, null, null);
+                case LORA, DORA, LOCON_TUCKER -> lowRank(f, path, e.getKey(), t, g, kind);
+            };
+            modules.add(withBias(f, path, e.getKey(), g, mod));
         }
         return new LoraFile(path, format, f.metadata(), modules, skipped);
     }
 
-    /** The kind of a module's keys: exactly one kind's tensors (plus alpha), or a clear error. */
+    /** A LoRA pair (A/B), with its DoRA magnitude or LoCon Tucker core. */
+    private static Module lowRank(SafeTensorsFile f, Path path, String id, LoraKeyMap.Target t, Group g, AdapterKind kind)
+            throws IOException {
+        if (g.a() == null || g.b() == null) {
+            throw new LoraException(path + ": " + id + " has " + (g.a() == null ? "no A (down)" : "no B (up)")
+                    + " tensor; keys present: " + String.join(", ", present(g)));
+        }
+        long[] aShape = checkedShape(f, path, g.a());
+        long[] bShape = checkedShape(f, path, g.b());
+        checkShapes(path, id, g, aShape, bShape);
+        Double alpha = alpha(f, path, g);
+        String mid = g.keys()[LoraKeyMap.Role.MID.ordinal()];
+        long[] m = mid == null ? null : checkedShape(f, path, mid);
+        // up [out, r_up, 1, 1] . mid [r_up, r_down, kh, kw] . down [r_down, in, 1, 1]
+        if (m != null && (m.length != 4 || aShape.length == 4 && (aShape[2] != 1 || aShape[3] != 1) || m[0] != bShape[1]
+                || m[1] != aShape[0])) {
+            throw new LoraException(path + ": '" + mid + "' has shape " + Arrays.toString(m) + " with lora_down "
+                    + Arrays.toString(aShape) + " and lora_up " + Arrays.toString(bShape) + ": a LoCon Tucker core must"
+                    + " be [" + bShape[1] + ", " + aShape[0] + ", kh, kw] between lora_down [r, in, 1, 1] and"
+                    + " lora_up [out, r, 1, 1]");
+        }
+        return switch (kind) {
+            case DORA -> {
+                Module d = dora(f, path, id, t, g, aShape, bShape, alpha);
+                if (m == null) {
+                    yield d;
+                }
+                Map<LoraKeyMap.Role, String> keys = new java.util.EnumMap<>(d.factorKeys());
+                Map<LoraKeyMap.Role, long[]> shapes = new java.util.EnumMap<>(d.factorShapes());
+                keys.put(LoraKeyMap.Role.MID, mid);
+                shapes.put(LoraKeyMap.Role.MID, m);
+                yield new Module(d.component(), d.module(), d.aKey(), d.bKey(), d.alphaKey(), aShape, bShape, alpha, kind, keys, shapes);
+            }
+            case LOCON_TUCKER -> new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha, kind,
+                    Map.of(LoraKeyMap.Role.MID, mid), Map.of(LoraKeyMap.Role.MID, m));
+            case LORA -> new Module(t.component(), t.module(), g.a(), g.b(), g.alpha(), aShape, bShape, alpha);
+            case LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> throw new IllegalStateException(kind.label() + " is not a LoRA pair");
+        };
+    }
+
+    /** {@code mod} with the module's bias difference ({@code diff_b}, 1-D [out]) added to its factors, if it has one. */
+    private static Module withBias(SafeTensorsFile f, Path path, String id, Group g, Module mod) throws IOException {
+        String key = g.keys()[LoraKeyMap.Role.DIFF_B.ordinal()];
+        if (key == null) {
+            return mod;
+        }
+        long[] shape = checkedShape(f, path, key);
+        if (shape.length != 1) {
+            throw new LoraException(path + ": '" + key + "' has shape " + Arrays.toString(shape) + ", expected a 1-D bias"
+                    + " difference [out] for " + id);
+        }
+        Map<LoraKeyMap.Role, String> keys = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+        Map<LoraKeyMap.Role, long[]> shapes = new java.util.EnumMap<>(LoraKeyMap.Role.class);
+        keys.putAll(mod.factorKeys());
+        shapes.putAll(mod.factorShapes());
+        keys.put(LoraKeyMap.Role.DIFF_B, key);
+        shapes.put(LoraKeyMap.Role.DIFF_B, shape);
+        return new Module(mod.component(), mod.module(), mod.aKey(), mod.bKey(), mod.alphaKey(), mod.aShape(), mod.bShape(),
+                mod.alpha(), mod.kind(), keys, shapes);
+    }
+
+    /**
+     * The kind of a module's keys: exactly one kind's tensors (plus alpha and a bias difference), a LoRA pair with a
+     * DoRA magnitude or a LoCon Tucker core, a bias difference alone, or a clear error.
+     */
     private static AdapterKind kindOf(Path path, String id, Group g) {
         AdapterKind kind = null;
         for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) {
@@ -263,11 +356,22 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
                 kind = AdapterKind.DORA; // a DoRA module is a LoRA pair plus its magnitude
                 continue;
             }
+            if (kind == AdapterKind.LOCON_TUCKER && rk == AdapterKind.LORA || kind == AdapterKind.LORA && rk == AdapterKind.LOCON_TUCKER) {
+                kind = AdapterKind.LOCON_TUCKER; // a LoCon Tucker module is a LoRA pair plus its core
+                continue;
+            }
+            if (kind == AdapterKind.DORA && rk == AdapterKind.LOCON_TUCKER || kind == AdapterKind.LOCON_TUCKER && rk == AdapterKind.DORA) {
+                kind = AdapterKind.DORA; // DoRA whose low-rank term is a LoCon Tucker product (ComfyUI: lora_diff, then weight_decompose)
+                continue;
+            }
             if (kind != null && kind != r.kind()) {
                 throw new LoraException(path + ": " + id + " mixes " + kind.label() + " and " + r.kind().label()
                         + " tensors (e.g. '" + k + "'); keys present: " + String.join(", ", present(g)));
             }
             kind = r.kind();
+        }
+        if (kind == null && g.keys()[LoraKeyMap.Role.DIFF_B.ordinal()] != null) {
+            return AdapterKind.BIAS_DIFF;
         }
         if (kind == null) {
             throw new LoraException(path + ": " + id + " has only an alpha ('" + g.alpha() + "'), no adapter tensors");
@@ -284,7 +388,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             case LOKR -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.LOKR_W1, LoraKeyMap.Role.LOKR_W1_A},
                 {LoraKeyMap.Role.LOKR_W2, LoraKeyMap.Role.LOKR_W2_A}};
             case FULL_DIFF -> new LoraKeyMap.Role[][] {{LoraKeyMap.Role.DIFF}};
-            case LORA, DORA -> throw new IllegalStateException(kind.label() + " is not a LyCORIS kind");
+            case LORA, DORA, LOCON_TUCKER, BIAS_DIFF -> throw new IllegalStateException(kind.label() + " is not a dense LyCORIS kind");
         };
         for (LoraKeyMap.Role[] oneOf : required) {
             if (Arrays.stream(oneOf).allMatch(r -> g.keys()[r.ordinal()] == null)) {
@@ -303,7 +407,7 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         Map<LoraKeyMap.Role, long[]> shapes = new java.util.EnumMap<>(LoraKeyMap.Role.class);
         for (LoraKeyMap.Role r : LoraKeyMap.Role.values()) {
             String k = g.keys()[r.ordinal()];
-            if (k == null || r == LoraKeyMap.Role.ALPHA) {
+            if (k == null || r == LoraKeyMap.Role.ALPHA || r == LoraKeyMap.Role.DIFF_B) {
                 continue;
             }
             long[] shape = checkedShape(f, path, k);
@@ -440,11 +544,16 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
         }
     }
 
+    /** ComfyUI adapter keys this reader does not apply: GLoRA, norm-layer differences, set_weight, OFT/BOFT. */
+    private static final List<String> UNSUPPORTED = List.of(".a1.weight", ".a2.weight", ".b1.weight", ".b2.weight", ".w_norm",
+            ".b_norm", ".set_weight", ".oft_blocks", ".oft_diag", ".rescale", ".reshape_weight");
+
     private static String unsupportedHint(List<String> keys) {
         for (String k : keys) {
-            if (k.contains("lora_mid") || k.endsWith(".diff_b")) {
-                return " (LoCon Tucker (lora_mid) and bias-difference tensors such as '" + k + "' are not supported yet:"
-                        + " plain LoRA, DoRA, LoHa and LoKr (with Tucker cores) and full weight differences only)";
+            if (UNSUPPORTED.stream().anyMatch(k::endsWith)) {
+                return " ('" + k + "' is of an adapter kind that is not supported (GLoRA a1/a2/b1/b2, norm-layer"
+                        + " w_norm/b_norm, set_weight, OFT/BOFT): LoRA, LoCon Tucker, DoRA, LoHa, LoKr (with Tucker cores), full"
+                        + " weight and bias differences only)";
             }
         }
         return "";
@@ -461,9 +570,14 @@ public record LoraFile(Path path, LoraFormat format, Map<String, String> metadat
             if (w == null) {
                 continue;
             }
+            long[] db = m.factorShapes().get(LoraKeyMap.Role.DIFF_B);
+            if (db != null && db[0] != w[0]) {
+                out.add(m.biasKey() + " (bias diff of " + m.component().diffusersPrefix() + "." + m.module() + "): gives ["
+                        + db[0] + "] bias values, the model's weight " + Arrays.toString(w) + " has " + w[0] + " outputs");
+            }
             long[] d = m.deltaRowsCols();
             long[] want = {w[0], numel(w) / w[0]};
-            if (!Arrays.equals(d, want)) {
+            if (d != null && !Arrays.equals(d, want)) {
                 out.add(m.keys().get(0) + " (" + m.kind().label() + " of " + m.component().diffusersPrefix() + "." + m.module()
                         + "): gives a [" + d[0] + ", " + d[1] + "] weight difference, the model's weight is "
                         + Arrays.toString(w));

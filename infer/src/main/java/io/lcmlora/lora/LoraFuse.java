@@ -131,6 +131,11 @@ public final class LoraFuse {
                 if (layer != null) {
                     value = layer.weight();
                 }
+            } else if (key.endsWith(".bias")) { // a fused bias difference (diff_b)
+                AdaptableLayer layer = p.layers().get(key.substring(0, key.length() - ".bias".length()));
+                if (layer != null && layer.bias() != null) {
+                    value = layer.bias();
+                }
             }
             DType target = dtype != null && p.dtypes().get(key).isFloating() ? dtype : p.dtypes().get(key);
             w.add(key, value, target);

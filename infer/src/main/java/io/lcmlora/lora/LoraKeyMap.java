@@ -30,24 +30,32 @@ public final class LoraKeyMap {
         HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2,
         LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2,
         DIFF,
+        /** LoCon's Tucker core ({@code .lora_mid.weight}, [r, r, kh, kw]). */
+        MID,
+        /** A bias difference ({@code .diff_b}, [out]); belongs to any kind (like alpha). */
+        DIFF_B,
         /** kohya DoRA magnitude ({@code .dora_scale}, per input column). */
         DORA_SCALE,
         /** PEFT DoRA magnitude ({@code .lora_magnitude_vector}, per output row); PEFT spelling only. */
         MAGNITUDE;
 
-        /** The kohya key suffix of a LyCORIS factor ({@code .hada_w1_a}), null for A, B and alpha. */
+        /** The kohya key suffix of a LyCORIS factor ({@code .hada_w1_a}, {@code .lora_mid.weight}), null for A, B and alpha. */
         public String kohyaSuffix() {
+            if (this == MID) {
+                return ".lora_mid.weight";
+            }
             return ordinal() <= ALPHA.ordinal() || this == MAGNITUDE ? null : "." + name().toLowerCase(java.util.Locale.ROOT);
         }
 
-        /** The adapter kind a tensor of this role belongs to (alpha belongs to every kind: null). */
+        /** The adapter kind a tensor of this role belongs to (alpha and a bias difference belong to every kind: null). */
         public AdapterKind kind() {
             return switch (this) {
                 case A, B -> AdapterKind.LORA;
-                case ALPHA -> null;
+                case ALPHA, DIFF_B -> null;
                 case HADA_W1_A, HADA_W1_B, HADA_W2_A, HADA_W2_B, HADA_T1, HADA_T2 -> AdapterKind.LOHA;
                 case LOKR_W1, LOKR_W1_A, LOKR_W1_B, LOKR_W2, LOKR_W2_A, LOKR_W2_B, LOKR_T2 -> AdapterKind.LOKR;
                 case DIFF -> AdapterKind.FULL_DIFF;
+                case MID -> AdapterKind.LOCON_TUCKER;
                 case DORA_SCALE, MAGNITUDE -> AdapterKind.DORA;
             };
         }
@@ -136,7 +144,7 @@ public final class LoraKeyMap {
         if (key.startsWith(LoraFormat.COMFY_UNET_PREFIX)) {
             // diffusion_model.<SGM path>.<kohya suffix> is the kohya SGM stem spelled with dots
             String rest = key.substring(LoraFormat.COMFY_UNET_PREFIX.length());
-            int suffix = rest.endsWith(".lora_down.weight") || rest.endsWith(".lora_up.weight")
+            int suffix = rest.endsWith(".lora_down.weight") || rest.endsWith(".lora_up.weight") || rest.endsWith(".lora_mid.weight")
                     ? rest.lastIndexOf('.', rest.length() - ".weight".length() - 1) : rest.lastIndexOf('.');
             if (suffix <= 0) {
                 return null;

@@ -28,6 +28,14 @@ public final class LoraSummary {
                 .append(ms.stream().filter(m -> !m.conv()).count()).append(" linear\n");
         s.append("adapter kinds: ").append(join(new java.util.EnumMap<>(histogram(ms, LoraFile.Module::kind)), AdapterKind::label))
                 .append('\n');
+        if (ms.stream().anyMatch(m -> m.doraAxis() != null)) {
+            s.append("dora norm: ").append(join(new java.util.EnumMap<>(histogram(ms.stream().filter(m -> m.doraAxis() != null).toList(),
+                    LoraFile.Module::doraAxis)), LoraSummary::normAxis)).append('\n');
+        }
+        long biases = ms.stream().filter(m -> m.biasKey() != null).count();
+        if (biases > 0) {
+            s.append("bias diffs: ").append(biases).append(" module(s)\n");
+        }
         s.append(String.format("parameters: %,d%n", f.parameterCount()));
         s.append("targets:\n");
         for (LoraComponent c : perComponent.keySet()) {
@@ -47,8 +55,8 @@ public final class LoraSummary {
         }
         s.append("per module:\n");
         for (LoraFile.Module m : ms) {
-            s.append("  ").append(m.component().diffusersPrefix()).append('.').append(m.module()).append(": ")
-                    .append(m.kind().label()).append(m.rank() > 0 ? " rank " + m.rank() : "").append('\n');
+            s.append("  ").append(m.component().diffusersPrefix()).append('.').append(m.module()).append(": ").append(moduleLine(m))
+                    .append('\n');
         }
         if (!f.metadata().isEmpty()) {
             s.append("metadata:\n");
@@ -56,6 +64,33 @@ public final class LoraSummary {
                     .append(v.length() > MAX_VALUE ? v.substring(0, MAX_VALUE) + "... (" + v.length() + " chars)" : v).append('\n'));
         }
         return s.toString();
+    }
+
+    /** One module: kind, rank, and what the kind adds (DoRA's norm axis, the Tucker core's kernel, a bias difference). */
+    static String moduleLine(LoraFile.Module m) {
+        StringBuilder s = new StringBuilder(m.kind().label());
+        if (m.rank() > 0) {
+            s.append(" rank ").append(m.rank());
+        }
+        switch (m.kind()) {
+            case DORA -> s.append(", norm ").append(normAxis(m.doraAxis()));
+            case LORA, LOCON_TUCKER, LOHA, LOKR, FULL_DIFF, BIAS_DIFF -> { }
+        }
+        long[] mid = m.factorShapes().get(LoraKeyMap.Role.MID); // LoCon Tucker, or DoRA on a Tucker core
+        if (mid != null) {
+            s.append(", core ").append(mid[2]).append('x').append(mid[3]);
+        }
+        if (m.biasKey() != null && m.kind() != AdapterKind.BIAS_DIFF) {
+            s.append(" + bias diff");
+        }
+        return s.toString();
+    }
+
+    private static String normAxis(DoraAxis axis) {
+        return switch (axis) {
+            case INPUT -> "per input column (kohya dora_scale)";
+            case OUTPUT -> "per output row (PEFT lora_magnitude_vector)";
+        };
     }
 
     private static <K> Map<K, Long> histogram(List<LoraFile.Module> ms, Function<LoraFile.Module, K> key) {

@@ -30,7 +30,7 @@ final class LycorisDelta {
                 yield kron(w1, w2);
             }
             case FULL_DIFF -> f.get(Role.DIFF);
-            case LORA, DORA -> throw new IllegalStateException(kind.label() + " has no dense LyCORIS delta");
+            case LORA, DORA, LOCON_TUCKER, BIAS_DIFF -> throw new IllegalStateException(kind.label() + " has no dense LyCORIS delta");
         };
         return scale == 1.0 ? d : Ops.mulScalar(d, scale);
     }

@@ -6,13 +6,13 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * A Linear or Conv2d layer whose base weight can be replaced (fusing adapters) and that adds unfused
+ * A Linear or Conv2d layer whose base weight and bias can be replaced (fusing adapters) and that adds unfused
  * {@link Delta}s to its output. Its path is the checkpoint module name ({@code ...attn1.to_q}).
  */
 public abstract class AdaptableLayer {
     private final String path;
     protected NDArray weight;
-    protected final NDArray bias;
+    protected NDArray bias;
     private final List<Delta> deltas = new ArrayList<>();
     private boolean deltasEnabled = true;
 
@@ -41,6 +41,17 @@ public abstract class AdaptableLayer {
         }
         NDArray old = weight;
         weight = w;
+        return old;
+    }
+
+    /** Replaces the bias (same shape; the layer must have one), returning the previous one. */
+    public NDArray replaceBias(NDArray b) {
+        if (bias == null || !b.getShape().equals(bias.getShape())) {
+            throw new IllegalArgumentException(path + ": new bias shape " + b.getShape() + " != "
+                    + (bias == null ? "none (the layer has no bias)" : bias.getShape()));
+        }
+        NDArray old = bias;
+        bias = b;
         return old;
     }
 

@@ -49,4 +49,28 @@ class LoraInspectShapesTest {
         String report = LoraCommand.inspect(bad, null);
         assertTrue(report.contains("1 module(s) differ from the SDXL base") && report.contains("[320, 1280]"), report);
     }
+
+    /** The new kinds in inspect: LoCon Tucker with its core, DoRA with its norm axis, a bias difference checked against the model. */
+    @Test
+    void tuckerDoraAxisAndBiasDifferences(@TempDir Path tmp) throws Exception {
+        String conv = "lora_unet_down_blocks_0_resnets_0_conv1"; // SDXL: Conv2d 320 -> 320, 3x3
+        for (int bias : new int[] {320, 319}) {
+            Path f = tmp.resolve("kinds" + bias + ".safetensors");
+            new SafeTensorsWriter().addFloats(conv + ".lora_down.weight", new long[] {2, 320, 1, 1}, new float[640], DType.F32)
+                    .addFloats(conv + ".lora_mid.weight", new long[] {2, 2, 3, 3}, new float[36], DType.F32)
+                    .addFloats(conv + ".lora_up.weight", new long[] {320, 2, 1, 1}, new float[640], DType.F32)
+                    .addFloats(STEM + ".lora_down.weight", new long[] {2, 1280}, new float[2560], DType.F32)
+                    .addFloats(STEM + ".lora_up.weight", new long[] {320, 2}, new float[640], DType.F32)
+                    .addFloats(STEM + ".dora_scale", new long[] {1, 1280}, new float[1280], DType.F32)
+                    .addFloats(STEM + ".diff_b", new long[] {bias}, new float[bias], DType.F32).write(f);
+            String text = LoraCommand.inspect(f, null);
+            assertTrue(text.contains("unet.down_blocks.0.resnets.0.conv1: locon tucker rank 2, core 3x3"), text);
+            assertTrue(text.contains("unet.down_blocks.0.resnets.0.time_emb_proj: dora rank 2, norm per input column (kohya"
+                    + " dora_scale) + bias diff"), text);
+            assertTrue(text.contains("dora norm: per input column (kohya dora_scale) x 1"), text);
+            assertTrue(text.contains("adapter kinds: locon tucker x 1, dora x 1"), text);
+            assertTrue(bias == 320 ? text.contains("every module fits")
+                    : text.contains("1 module(s) differ") && text.contains(STEM + ".diff_b") && text.contains("[319] bias values"), text);
+        }
+    }
 }

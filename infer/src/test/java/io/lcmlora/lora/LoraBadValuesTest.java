@@ -89,5 +89,37 @@ class LoraBadValuesTest {
                 .addFloats(STEM + ".hada_w1_a", new long[] {4, 2}, ones(8), DType.F32)
                 .addFloats(STEM + ".hada_w1_b", new long[] {2, 3}, ones(6), DType.F32);
         assertTrue(error("loha_missing", lohaMissing).contains("no hada_w2_a tensor"));
+        // LoCon Tucker: a core that does not sit between down and up
+        SafeTensorsWriter mid = new SafeTensorsWriter().addFloats(STEM + ".lora_down.weight", new long[] {2, 3, 1, 1}, ones(6), DType.F32)
+                .addFloats(STEM + ".lora_up.weight", new long[] {4, 2, 1, 1}, ones(8), DType.F32)
+                .addFloats(STEM + ".lora_mid.weight", new long[] {3, 2, 3, 3}, ones(54), DType.F32);
+        String midMsg = error("mid_shape", mid);
+        assertTrue(midMsg.contains("'" + STEM + ".lora_mid.weight' has shape [3, 2, 3, 3]") && midMsg.contains("[2, 2, kh, kw]"), midMsg);
+        // bias differences: 1-D only, finite
+        assertTrue(error("bias_2d", pair(ones(6), ones(8)).addFloats(STEM + ".diff_b", new long[] {4, 1}, ones(4), DType.F32))
+                .contains("'" + STEM + ".diff_b' has shape [4, 1], expected a 1-D bias difference"));
+        float[] nanBias = ones(4);
+        nanBias[2] = Float.NaN;
+        assertTrue(error("bias_nan", new SafeTensorsWriter().addFloats(STEM + ".diff_b", new long[] {4}, nanBias, DType.F32))
+                .contains("'" + STEM + ".diff_b' contains NaN or Inf"));
+    }
+
+    /** A bias difference for a layer without a bias, or of the wrong length, names the file's key at load. */
+    @Test
+    void biasDifferenceThatDoesNotFitTheLayerNamesTheKey() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (boolean hasBias : new boolean[] {false, true}) {
+                io.lcmlora.nn.Weights vb = io.lcmlora.nn.Weights.of(m, Map.of("mid.proj.weight", m.ones(new ai.djl.ndarray.types.Shape(4, 3)),
+                        "mid.proj.bias", m.zeros(new ai.djl.ndarray.types.Shape(4))), "test").pp("mid").pp("proj");
+                io.lcmlora.nn.Linear layer = new io.lcmlora.nn.Linear(vb, 3, 4, hasBias);
+                Path p = tmp.resolve("bias_" + hasBias + ".safetensors");
+                new SafeTensorsWriter().addFloats(STEM + ".diff_b", new long[] {hasBias ? 5 : 4}, ones(hasBias ? 5 : 4), DType.F32).write(p);
+                Adapters a = new Adapters(LoraComponent.UNET, Map.of("mid.proj", layer));
+                LoraWeights w = LoraFile.load(p, MAP, m, DataType.FLOAT32);
+                String msg = assertThrows(LoraException.class, () -> a.load(w, "x", 1.0)).getMessage();
+                assertTrue(msg.contains(p.toString()) && msg.contains("'" + STEM + ".diff_b'")
+                        && msg.contains(hasBias ? "does not fit the layer's bias (4)" : "this layer has none"), msg);
+            }
+        }
     }
 }

@@ -81,6 +81,11 @@ class LoraKeyMapTest {
             assertEquals(new LoraKeyMap.Target(LoraComponent.UNET, m, LoraKeyMap.Role.B, LoraFormat.COMFYUI), t, up);
             assertEquals(LoraKeyMap.Role.A, map.resolve("diffusion_model." + path + ".lora_down.weight").role());
             assertEquals(LoraKeyMap.Role.ALPHA, map.resolve("diffusion_model." + path + ".alpha").role());
+            // LyCORIS roles in both UNet spellings (kohya SGM stem, ComfyUI dotted): LoCon Tucker core, bias difference
+            assertEquals(new LoraKeyMap.Target(LoraComponent.UNET, m, LoraKeyMap.Role.MID, LoraFormat.COMFYUI),
+                    map.resolve("diffusion_model." + path + ".lora_mid.weight"));
+            assertEquals(new LoraKeyMap.Target(LoraComponent.UNET, m, LoraKeyMap.Role.DIFF_B, LoraFormat.KOHYA_SGM),
+                    map.resolve(kohyaSgm.get(m) + ".diff_b"));
         }
         assertEquals(null, map.resolve("diffusion_model.no_such_block.0.lora_up.weight"));
         assertEquals(LoraFormat.COMFYUI, LoraFormat.detect(Set.of("diffusion_model.input_blocks.4.1.proj_in.lora_up.weight",
@@ -175,6 +180,15 @@ class LoraKeyMapTest {
         assertEquals("lora_te2_text_model_encoder_layers_1_mlp_fc2.alpha",
                 map.keysFor(LoraFormat.KOHYA_SGM, LoraComponent.TEXT_ENCODER_2, "text_model.encoder.layers.1.mlp.fc2").alpha());
         assertNull(map.resolve("lora_te1_text_model_encoder_layers_7_mlp_fc1.alpha"));
+        // LyCORIS and bias-difference keys of the text encoders
+        assertEquals(new Target(LoraComponent.TEXT_ENCODER, q, Role.HADA_W1_A, LoraFormat.KOHYA_DIFFUSERS),
+                map.resolve("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.hada_w1_a"));
+        assertEquals(new Target(LoraComponent.TEXT_ENCODER_2, fc1, Role.LOKR_W2_B, LoraFormat.KOHYA_DIFFUSERS),
+                map.resolve("lora_te2_text_model_encoder_layers_0_mlp_fc1.lokr_w2_b"));
+        assertEquals(new Target(LoraComponent.TEXT_ENCODER_2, fc1, Role.DIFF_B, LoraFormat.KOHYA_DIFFUSERS),
+                map.resolve("lora_te2_text_model_encoder_layers_0_mlp_fc1.diff_b"));
+        assertEquals(new Target(LoraComponent.TEXT_ENCODER, q, Role.DIFF, LoraFormat.KOHYA_DIFFUSERS),
+                map.resolve("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.diff"));
     }
 
     @Test
@@ -227,7 +241,13 @@ class LoraKeyMapTest {
         new SafeTensorsWriter().addFloats("lora_unet_down_blocks_0_resnets_0_conv1.lora_mid.weight", new long[] {2, 2, 3, 3},
                 new float[36], DType.F32).addFloats("lora_unet_down_blocks_0_resnets_0_conv1.alpha", new long[] {}, new float[] {2},
                 DType.F32).write(mid);
-        assertTrue(assertThrows(LoraException.class, () -> LoraFile.read(mid, map)).getMessage().contains("not supported"));
+        assertTrue(assertThrows(LoraException.class, () -> LoraFile.read(mid, map)).getMessage().contains("no A (down)"));
+        // a ComfyUI adapter kind this reader does not apply: one error naming the key and the kinds it reads
+        Path set = tmp.resolve("set_weight.safetensors");
+        new SafeTensorsWriter().addFloats("lora_unet_down_blocks_0_resnets_0_conv1.set_weight", new long[] {2, 2},
+                new float[4], DType.F32).write(set);
+        String msg = assertThrows(LoraException.class, () -> LoraFile.read(set, map)).getMessage();
+        assertTrue(msg.contains("not supported") && msg.contains("lora_unet_down_blocks_0_resnets_0_conv1.set_weight"), msg);
     }
 
     @Test
