@@ -1,15 +1,14 @@
 package io.lcmlora.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.jni.TorchScriptCall;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -20,8 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Tensor operations the model code uses, in one place. Ops DJL 0.36 lacks (group_norm, fused
  * scaled-dot-product attention, SiLU, GELU variants, a differentiable cast) come from a TorchScript module
- * written here at first use; they run with autograd. Scalars inside the graph are engine-owned 0-dim arrays:
- * DJL's {@code x.mul(3f)} frees its scalar while autograd still holds it (see the engine notes).
+ * written here at first use; they run with autograd, called through {@link TorchScriptCall} (tensor and primitive
+ * arguments, no per-call marker or name parsing). Scalars inside the graph are engine-owned 0-dim arrays: DJL's
+ * {@code x.mul(3f)} frees its scalar while autograd still holds it (see the engine notes).
  */
 public final class Ops {
     private Ops() {}
@@ -29,8 +29,8 @@ public final class Ops {
     private static final String METHODS = ""
             + "  def forward(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return x\n"
-            + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: Tensor, eps: Tensor) -> Tensor:\n"
-            + "    return torch.group_norm(x, int(groups), w, b, float(eps))\n"
+            + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: int, eps: float) -> Tensor:\n"
+            + "    return torch.group_norm(x, groups, w, b, eps)\n"
             + "SDPA"
             + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.silu(x)\n"
@@ -38,8 +38,8 @@ public final class Ops {
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
             + "    return x.to(like.dtype)\n"
-            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, size: Tensor) -> Tensor:\n"
-            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n"
+            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, h: int, w: int) -> Tensor:\n"
+            + "    return torch.upsample_bilinear2d(x, [h, w], False)\n"
             + "  def eigvalsh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.linalg_eigvalsh(x, \"L\")\n"
             + "  def psd_sqrt(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
@@ -90,43 +90,39 @@ public final class Ops {
         return module;
     }
 
-    /** One method-name marker per TorchScript method, made once (DJL reads the method from the last input's name). */
-    private static final Map<String, NDArray> MARKERS = new ConcurrentHashMap<>();
-    /** Constant 0-dim arguments (group counts, epsilons), made once per value instead of twice per call. */
-    private static final Map<Object, NDArray> CONSTANTS = new ConcurrentHashMap<>();
+    /** TorchScript int/float arguments (group counts, epsilons), one IValue per value for the JVM's life. */
+    private static final Map<Object, Long> CONSTANTS = new ConcurrentHashMap<>();
+    private static final long[] NO_CONSTANTS = {};
 
-    private static NDArray marker(String method) {
-        return MARKERS.computeIfAbsent(method, k -> {
-            module();
-            NDArray mk = moduleManager.create(0f);
-            mk.setName("module_method:" + k);
-            NDScope.unregister(mk); // made once, for the JVM's life: never closed by the scope that happens to be open
-            return mk;
-        });
+    private static long intArg(long v) {
+        return CONSTANTS.computeIfAbsent(v, k -> TorchScriptCall.integer(v));
     }
 
-    /** An engine-owned 0-dim constant on the CPU that lives as long as the ops module (INT64 or FLOAT64). */
-    private static NDArray constant(Object key, DataType type, double value) {
-        return CONSTANTS.computeIfAbsent(key, k -> {
-            module();
-            NDArray c = moduleManager.full(new Shape(), (float) value, type);
-            NDScope.unregister(c); // made once, for the JVM's life: never closed by the scope that happens to be open
-            return c;
-        });
+    private static long floatArg(double v) {
+        return CONSTANTS.computeIfAbsent(v, k -> TorchScriptCall.real(v));
     }
 
-    /**
-     * Runs a TorchScript method. Inputs must be unnamed: DJL packs arrays whose names contain dots into
-     * dictionary arguments. The result belongs to the first input's manager.
-     */
+    /** Runs a TorchScript method on tensors; the result belongs to the first input's manager. */
     private static NDArray call(String method, NDArray... xs) {
-        NDList in = new NDList(xs.length + 1);
-        for (NDArray x : xs) {
-            in.add(x);
+        return call(method, xs, NO_CONSTANTS);
+    }
+
+    /** Runs a TorchScript method on tensors followed by int/float arguments ({@link #intArg}, {@link #floatArg}). */
+    private static NDArray call(String method, NDArray[] xs, long... constants) {
+        PtSymbolBlock m = module();
+        long[] args = new long[xs.length + constants.length];
+        System.arraycopy(constants, 0, args, xs.length, constants.length);
+        int made = 0;
+        try {
+            for (; made < xs.length; made++) {
+                args[made] = TorchScriptCall.tensor((PtNDArray) xs[made]);
+            }
+            return TorchScriptCall.run(m, method, (PtNDManager) xs[0].getManager(), args);
+        } finally {
+            for (int i = 0; i < made; i++) {
+                TorchScriptCall.delete(args[i]);
+            }
         }
-        in.add(marker(method));
-        NDList out = IValueUtils.forward(module(), in, true);
-        return out.singletonOrThrow();
     }
 
     /** A 0-dim engine-owned scalar of x's dtype and device, safe inside the autograd graph. */
@@ -144,9 +140,7 @@ public final class Ops {
 
     /** torch.group_norm over NCHW (or N,C,*). */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
-        NDArray g = constant(groups, DataType.INT64, groups);
-        NDArray e = constant(eps, DataType.FLOAT64, eps);
-        return call("group_norm", x, weight, bias, g, e);
+        return call("group_norm", new NDArray[] {x, weight, bias}, intArg(groups), floatArg(eps));
     }
 
     /** torch.nn.functional.layer_norm over the last dimension. */
@@ -167,8 +161,19 @@ public final class Ops {
         return call("sdpa_mask", q, k, v, mask);
     }
 
+    /**
+     * SiLU, x * sigmoid(x). Without gradients as two direct JNI ops (sigmoid, then an in-place multiply: one
+     * allocation, like torch.silu) instead of a TorchScript call, whose fixed cost is several times the kernel's on
+     * small activations; with gradients torch.silu, whose backward keeps only x (the composed form would keep
+     * sigmoid(x) too).
+     */
     public static NDArray silu(NDArray x) {
-        return call("silu", x);
+        if (JniUtils.isGradMode()) {
+            return call("silu", x);
+        }
+        NDArray y = x.getNDArrayInternal().sigmoid();
+        y.muli(x);
+        return y;
     }
 
     /**
@@ -199,10 +204,26 @@ public final class Ops {
         return y;
     }
 
-    /** torch.nn.functional.linear (weight [out, in]). */
+    /**
+     * torch.nn.functional.linear (weight [out, in]). With a bias, an N-D input is flattened to [N, in] first: the JNI's
+     * C++ functional linear fuses the bias into the GEMM ({@code addmm}) only for 2-D input and otherwise runs
+     * {@code matmul} and then a separate {@code add_} pass over the output; PyTorch's {@code aten::linear} flattens the
+     * same way.
+     */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         FlopCounter.linear(x, weight);
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        Shape s = x.getShape();
+        if (bias == null || s.dimension() <= 2) {
+            return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        }
+        long[] outShape = s.getShape().clone(); // getShape() is the Shape's own array
+        outShape[outShape.length - 1] = weight.getShape().get(0);
+        NDArray flat = x.reshape(-1, s.getLastDimension()); // [..., in] -> [N, in] (a view when x is contiguous)
+        NDArray y2 = flat.getNDArrayInternal().linear(flat, weight, bias).singletonOrThrow(); // [N, out]
+        flat.close();
+        NDArray y = y2.reshape(new Shape(outShape)); // [N, out] -> [..., out]
+        y2.close();
+        return y;
     }
 
     /** torch.nn.functional.conv2d with square stride/padding. */
@@ -217,10 +238,7 @@ public final class Ops {
      * antialiasing (DJL's own interpolation forces antialias for non-nearest modes).
      */
     public static NDArray resizeBilinear(NDArray x, int h, int w) {
-        NDArray size = x.getManager().create(new long[] {h, w});
-        NDArray y = call("resize_bilinear", x, size);
-        size.close();
-        return y;
+        return call("resize_bilinear", new NDArray[] {x}, intArg(h), intArg(w));
     }
 
     /** Eigenvalues (ascending) of a symmetric matrix (LAPACK syevd via torch.linalg.eigvalsh; lower triangle read). */
