@@ -51,7 +51,13 @@ public final class Ops {
             + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
             + "    return torch.scaled_dot_product_attention(q, k, v)\n"
             + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
-            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n";
+            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n"
+            + "  def mha(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, heads: int) -> Tensor:\n"
+            + "    b = q.size(0)\n"
+            + "    d = q.size(2) // heads\n"
+            + "    o = torch.scaled_dot_product_attention(q.reshape(b, -1, heads, d).transpose(1, 2),\n"
+            + "        k.reshape(b, -1, heads, d).transpose(1, 2), v.reshape(b, -1, heads, d).transpose(1, 2))\n"
+            + "    return o.transpose(1, 2).reshape(b, -1, heads * d)\n";
 
     /**
      * libtorch 1.x (e.g. Debian's 1.13 through tools/build-jni.sh) has no scaled_dot_product_attention: the same
@@ -63,7 +69,14 @@ public final class Ops {
             + "    return torch.matmul(torch.softmax(s, -1), v)\n"
             + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
             + "    s = torch.matmul(q, k.transpose(-2, -1)) * (float(q.size(-1)) ** -0.5) + mask\n"
-            + "    return torch.matmul(torch.softmax(s, -1), v)\n";
+            + "    return torch.matmul(torch.softmax(s, -1), v)\n"
+            + "  def mha(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, heads: int) -> Tensor:\n"
+            + "    b = q.size(0)\n"
+            + "    d = q.size(2) // heads\n"
+            + "    qh = q.reshape(b, -1, heads, d).transpose(1, 2)\n"
+            + "    s = torch.matmul(qh, k.reshape(b, -1, heads, d).transpose(1, 2).transpose(-2, -1)) * (float(d) ** -0.5)\n"
+            + "    o = torch.matmul(torch.softmax(s, -1), v.reshape(b, -1, heads, d).transpose(1, 2))\n"
+            + "    return o.transpose(1, 2).reshape(b, -1, heads * d)\n";
 
     /** The attention methods for the loaded libtorch (version from DJL: PYTORCH_VERSION or the bundled 2.7.1). */
     static String sdpaMethods(String libtorchVersion) {
@@ -153,6 +166,16 @@ public final class Ops {
     public static NDArray attention(NDArray q, NDArray k, NDArray v) {
         FlopCounter.attention(q, k);
         return call("sdpa", q, k, v);
+    }
+
+    /**
+     * Multi-head attention on token-major inputs: q [B, T, H*D], k and v [B, S, H*D] -> [B, T, H*D], the heads split
+     * and merged inside the one TorchScript call around the fused kernel (as {@link #attention} on [B, H, T, D] views;
+     * four fewer engine arrays per call than splitting and merging them here).
+     */
+    public static NDArray multiHeadAttention(NDArray q, NDArray k, NDArray v, int heads) {
+        FlopCounter.attention(q, k); // [B, T, H*D]: the same 4 B T S (H*D)
+        return call("mha", new NDArray[] {q, k, v}, intArg(heads));
     }
 
     /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */

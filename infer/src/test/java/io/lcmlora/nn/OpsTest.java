@@ -148,6 +148,28 @@ class OpsTest {
         }
     }
 
+    @Test
+    void multiHeadAttentionMatchesPerHeadAttentionWithGradient() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Engine.getInstance().setRandomSeed(8);
+            NDArray q = m.randomNormal(new Shape(2, 7, 6)); // 3 heads of 2 channels
+            NDArray k = m.randomNormal(new Shape(2, 5, 6));
+            NDArray v = m.randomNormal(new Shape(2, 5, 6));
+            NDArray probe = m.randomNormal(new Shape(2, 7, 6));
+            java.util.function.UnaryOperator<NDArray> split = t -> t.reshape(2, -1, 3, 2).transpose(0, 2, 1, 3);
+            java.util.function.UnaryOperator<NDArray> perHead = qq -> Ops.attention(split.apply(qq), split.apply(k),
+                    split.apply(v)).transpose(0, 2, 1, 3).reshape(2, 7, 6);
+            NDArray y = Ops.multiHeadAttention(q, k, v, 3);
+            assertEquals(new Shape(2, 7, 6), y.getShape());
+            assertTrue(y.sub(perHead.apply(q)).abs().max().getFloat() < 1e-5f);
+            float[] g = gradOfWeightedSum(q, probe, qq -> Ops.multiHeadAttention(qq, k, v, 3));
+            float[] ref = gradOfWeightedSum(q, probe, perHead);
+            for (int i = 0; i < g.length; i++) {
+                assertEquals(ref[i], g[i], 1e-5);
+            }
+        }
+    }
+
     /** d(sum(probe * f(x)))/dx. */
     private static float[] gradOfWeightedSum(NDArray x0, NDArray probe, java.util.function.UnaryOperator<NDArray> f) {
         NDArray x = x0.duplicate();
