@@ -5,14 +5,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 
 /**
  * torch.nn.Conv2d with square kernel, stride and padding; weight [out, in, k, k], bias [out].
  *
  * <p>On CPU, libtorch 2.7.1's conv backward (grad wrt input) gives intermittent NaN when the layer has fewer
  * than 16 output channels (SDXL's conv_out has 4). There the weight is zero-padded to 16 output channels and the
- * output sliced back: the same numbers, a clean gradient. Without gradients (no backward) the layer runs unpadded.
+ * output sliced back: the same numbers, a clean gradient.
  */
 public final class Conv2d extends AdaptableLayer {
     private static final int MIN_CPU_OUT = 16;
@@ -59,13 +58,14 @@ public final class Conv2d extends AdaptableLayer {
 
     /**
      * torch conv2d (square stride/padding, bias may be null) with the CPU workaround of this class: fewer than 16
-     * output channels are zero-padded to 16 and sliced back when grad mode is on (the NaN is in the backward; a no-grad
-     * pass skips the two concatenations and the slice). LoRA's A conv (r output channels) uses it too.
+     * output channels are zero-padded to 16 and sliced back, with or without gradients (a no-grad pass must give the
+     * bits of the pass with gradients, which the checkpointed student relies on). LoRA's A conv (r output channels)
+     * uses it too.
      */
     public static NDArray convolve(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         Shape ws = weight.getShape();
         long out = ws.get(0);
-        if (out < MIN_CPU_OUT && "cpu".equals(x.getDevice().getDeviceType()) && JniUtils.isGradMode()) {
+        if (out < MIN_CPU_OUT && "cpu".equals(x.getDevice().getDeviceType())) {
             NDArray w = NDArrays.concat(new NDList(weight,
                     weight.getManager().zeros(new Shape(MIN_CPU_OUT - out, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType())), 0);
             NDArray b = bias == null ? null : NDArrays.concat(new NDList(bias,

@@ -185,18 +185,12 @@ public final class Ops {
     }
 
     /**
-     * SiLU, x * sigmoid(x). Without gradients as two direct JNI ops (sigmoid, then an in-place multiply: one
-     * allocation, like torch.silu) instead of a TorchScript call, whose fixed cost is several times the kernel's on
-     * small activations; with gradients torch.silu, whose backward keeps only x (the composed form would keep
-     * sigmoid(x) too).
+     * torch.silu, with and without gradients the same kernel: a no-grad pass must give the bits of the pass with
+     * gradients (the checkpointed student's forward runs without gradients and its recomputation with them). The
+     * composed {@code x * sigmoid(x)} as two direct ops was faster on small activations but rounds differently.
      */
     public static NDArray silu(NDArray x) {
-        if (JniUtils.isGradMode()) {
-            return call("silu", x);
-        }
-        NDArray y = x.getNDArrayInternal().sigmoid();
-        y.muli(x);
-        return y;
+        return call("silu", x);
     }
 
     /**

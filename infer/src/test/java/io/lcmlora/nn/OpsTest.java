@@ -68,17 +68,18 @@ class OpsTest {
         try (NDManager m = NDManager.newBaseManager()) {
             float[] xs = {-3f, -0.5f, 0f, 0.7f, 2.5f};
             NDArray x = m.create(xs);
-            float[] noGrad = Ops.silu(x).toFloatArray(); // grad mode off: sigmoid then an in-place multiply
+            float[] noGrad = Ops.silu(x).toFloatArray();
             x.setRequiresGradient(true);
             float[] withGrad;
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray y = Ops.silu(x); // grad mode on: torch.silu through TorchScript
+                NDArray y = Ops.silu(x);
                 withGrad = y.toFloatArray();
                 gc.backward(y.sum());
             }
             float[] g = x.getGradient().toFloatArray();
             for (int i = 0; i < xs.length; i++) {
                 double sig = 1 / (1 + Math.exp(-xs[i]));
+                assertEquals(withGrad[i], noGrad[i], 0); // the same bits with and without gradients
                 assertEquals(xs[i] * sig, noGrad[i], 1e-6);
                 assertEquals(xs[i] * sig, withGrad[i], 1e-6);
                 assertEquals(sig * (1 + xs[i] * (1 - sig)), g[i], 1e-6); // d/dx x sigmoid(x)
@@ -126,25 +127,6 @@ class OpsTest {
             for (int i = 0; i < g.length; i++) {
                 assertEquals(expected[i], g[i], 1e-5);
             }
-        }
-    }
-
-    @Test
-    void narrowConvolutionIsTheSameWithAndWithoutItsGradientPadding() {
-        try (NDManager m = NDManager.newBaseManager()) {
-            Engine.getInstance().setRandomSeed(7);
-            NDArray x = m.randomNormal(new Shape(2, 8, 6, 6));
-            NDArray w = m.randomNormal(new Shape(4, 8, 3, 3)); // 4 output channels: padded to 16 only with gradients
-            NDArray b = m.randomNormal(new Shape(4));
-            NDArray plain = Conv2d.convolve(x, w, b, 1, 1);
-            x.setRequiresGradient(true);
-            NDArray padded;
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                padded = Conv2d.convolve(x, w, b, 1, 1);
-                gc.backward(padded.sum());
-            }
-            assertEquals(new Shape(2, 4, 6, 6), plain.getShape());
-            assertTrue(plain.sub(padded).abs().max().getFloat() < 1e-4f);
         }
     }
 
