@@ -174,8 +174,30 @@ public final class Ops {
      * four fewer engine arrays per call than splitting and merging them here).
      */
     public static NDArray multiHeadAttention(NDArray q, NDArray k, NDArray v, int heads) {
-        FlopCounter.attention(q, k); // [B, T, H*D]: the same 4 B T S (H*D)
-        return call("mha", new NDArray[] {q, k, v}, intArg(heads));
+        if (!JniUtils.isGradMode()) {
+            FlopCounter.attention(q, k); // [B, T, H*D]: the same 4 B T S (H*D)
+            return call("mha", new NDArray[] {q, k, v}, intArg(heads));
+        }
+        // with gradients the single-op SDPA call on views made here (a multi-op TorchScript graph under autograd goes
+        // through the graph executor's differentiable-graph machinery); the same kernel on the same strided views, so
+        // the same bits as the no-grad path
+        NDArray qh = splitHeads(q, heads);
+        NDArray kh = splitHeads(k, heads);
+        NDArray vh = splitHeads(v, heads);
+        NDArray o = attention(qh, kh, vh); // [B, H, T, D]
+        qh.close();
+        kh.close();
+        vh.close();
+        Shape s = q.getShape();
+        NDArray merged = o.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(1), s.get(2)); // [B, H, T, D] -> [B, T, H*D]
+        o.close();
+        return merged;
+    }
+
+    /** [B, T, H*D] -> [B, H, T, D], a view of x's storage. */
+    private static NDArray splitHeads(NDArray x, int heads) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), heads, s.get(2) / heads).transpose(0, 2, 1, 3);
     }
 
     /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */

@@ -141,9 +141,14 @@ class OpsTest {
             java.util.function.UnaryOperator<NDArray> split = t -> t.reshape(2, -1, 3, 2).transpose(0, 2, 1, 3);
             java.util.function.UnaryOperator<NDArray> perHead = qq -> Ops.attention(split.apply(qq), split.apply(k),
                     split.apply(v)).transpose(0, 2, 1, 3).reshape(2, 7, 6);
-            NDArray y = Ops.multiHeadAttention(q, k, v, 3);
+            NDArray y = Ops.multiHeadAttention(q, k, v, 3); // no gradients: heads split inside the TorchScript call
             assertEquals(new Shape(2, 7, 6), y.getShape());
             assertTrue(y.sub(perHead.apply(q)).abs().max().getFloat() < 1e-5f);
+            NDArray withGrad;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                withGrad = Ops.multiHeadAttention(q, k, v, 3); // gradients: split here, one SDPA call
+            }
+            assertEquals(0f, y.sub(withGrad).abs().max().getFloat()); // the same bits either way
             float[] g = gradOfWeightedSum(q, probe, qq -> Ops.multiHeadAttention(qq, k, v, 3));
             float[] ref = gradOfWeightedSum(q, probe, perHead);
             for (int i = 0; i < g.length; i++) {
