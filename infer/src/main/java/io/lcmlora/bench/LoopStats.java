@@ -6,15 +6,23 @@ import java.util.Locale;
 /**
  * Per-iteration wall times of a benchmark loop (warm-up excluded) and its memory: the process peak RSS (setup
  * included) and the loop's own peak (the kernel's peak counter reset after setup, so the warm-up iterations count
- * but the model build does not), the same two numbers {@code ../shared/peer/peer_bench.py} reports.
+ * but the model build does not), the same two numbers {@code ../shared/peer/peer_bench.py} reports. Beside the wall
+ * times, the process CPU seconds of each iteration (all threads: compute, GC, JIT): on a machine shared with other
+ * jobs they move far less than wall time, so they compare two builds of this project; the peer reports wall time
+ * only, so ratios to it use {@code median_s}.
  */
-public record LoopStats(String config, String measure, double[] seconds, double peakRssMiB, double peakLoopMiB,
-        double setupRssMiB, int warmup) {
+public record LoopStats(String config, String measure, double[] seconds, double[] cpuSeconds, double peakRssMiB,
+        double peakLoopMiB, double setupRssMiB, int warmup) {
     public LoopStats {
         if (seconds.length == 0) {
             throw new IllegalArgumentException(config + "/" + measure + ": no timed iterations");
         }
+        if (cpuSeconds.length != seconds.length) {
+            throw new IllegalArgumentException(config + "/" + measure + ": " + cpuSeconds.length + " CPU times for "
+                    + seconds.length + " iterations");
+        }
         seconds = seconds.clone();
+        cpuSeconds = cpuSeconds.clone();
     }
 
     /** One iteration of the measured workload. */
@@ -35,13 +43,28 @@ public record LoopStats(String config, String measure, double[] seconds, double 
             body.run(i);
         }
         double[] t = new double[iters];
+        double[] cpu = new double[iters];
         for (int i = 0; i < iters; i++) {
+            long c = processCpuNanos();
             long s = System.nanoTime();
             body.run(warmup + i);
             t[i] = (System.nanoTime() - s) / 1e9;
+            cpu[i] = (processCpuNanos() - c) / 1e9;
         }
         double loopPeak = Memory.peakRssMiB();
-        return new LoopStats(config, measure, t, Math.max(setupPeak, loopPeak), reset ? loopPeak : -1, setupRss, warmup);
+        return new LoopStats(config, measure, t, cpu, Math.max(setupPeak, loopPeak), reset ? loopPeak : -1, setupRss,
+                warmup);
+    }
+
+    /** CPU time of the whole process (all threads), nanoseconds; -1 where the JVM does not report it. */
+    private static long processCpuNanos() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+    }
+
+    /** The median per-iteration process CPU seconds. */
+    public double cpuMedian() {
+        return median(cpuSeconds);
     }
 
     public double min() {
@@ -54,17 +77,24 @@ public record LoopStats(String config, String measure, double[] seconds, double 
 
     /** The median (mean of the middle two for an even count, as Python's statistics.median). */
     public double median() {
-        double[] s = seconds.clone();
+        return median(seconds);
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    /** One line, key=value, the peer's names ({@code median_s min_s max_s peak_rss_mb peak_loop_mb}). */
+    /**
+     * One line, key=value, the peer's names ({@code median_s min_s max_s peak_rss_mb peak_loop_mb}), then this side's
+     * {@code cpu_median_s}.
+     */
     @Override
     public String toString() {
         return String.format(Locale.ROOT, "config=%s measure=%s median_s=%.4f min_s=%.4f max_s=%.4f peak_rss_mb=%.1f "
-                + "peak_loop_mb=%.1f rss_after_setup_mb=%.1f iters=%d warmup=%d", config, measure, median(), min(), max(),
-                peakRssMiB, peakLoopMiB, setupRssMiB, seconds.length, warmup);
+                + "peak_loop_mb=%.1f rss_after_setup_mb=%.1f iters=%d warmup=%d cpu_median_s=%.4f", config, measure,
+                median(), min(), max(), peakRssMiB, peakLoopMiB, setupRssMiB, seconds.length, warmup, cpuMedian());
     }
 }

@@ -41,28 +41,15 @@ public final class Attention {
      */
     public NDArray forward(NDArray x, NDArray context) {
         NDArray ctx = context == null ? x : context;
-        NDArray q = heads(toQ.forward(x));
-        NDArray k = heads(toK.forward(ctx));
-        NDArray v = heads(toV.forward(ctx));
-        NDArray o = Ops.attention(q, k, v); // [B, H, T, D]
+        NDArray q = toQ.forward(x); // [B, T, H*D]
+        NDArray k = toK.forward(ctx); // [B, S, H*D]
+        NDArray v = toV.forward(ctx);
+        NDArray o = Ops.multiHeadAttention(q, k, v, c.heads()); // heads split and merged: [B, T, H*D]
         q.close();
         k.close();
         v.close();
-        long b = o.getShape().get(0);
-        long t = o.getShape().get(2);
-        NDArray merged = o.transpose(0, 2, 1, 3).reshape(b, t, c.inner()); // [B, H, T, D] -> [B, T, H*D]
+        NDArray y = toOut.forward(o);
         o.close();
-        NDArray y = toOut.forward(merged);
-        merged.close();
-        return y;
-    }
-
-    /** [B, T, H*D] -> [B, H, T, D]. */
-    private NDArray heads(NDArray x) {
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
-        NDArray y = x.reshape(b, t, c.heads(), c.headDim()).transpose(0, 2, 1, 3); // a view of x's storage
-        x.close();
         return y;
     }
 }

@@ -58,7 +58,9 @@ public final class Conv2d extends AdaptableLayer {
 
     /**
      * torch conv2d (square stride/padding, bias may be null) with the CPU workaround of this class: fewer than 16
-     * output channels are zero-padded to 16 and sliced back. LoRA's A conv (r output channels) uses it too.
+     * output channels are zero-padded to 16 and sliced back, with or without gradients (a no-grad pass must give the
+     * bits of the pass with gradients, which the checkpointed student relies on). LoRA's A conv (r output channels)
+     * uses it too.
      */
     public static NDArray convolve(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         Shape ws = weight.getShape();

@@ -1,15 +1,14 @@
 package io.lcmlora.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.jni.TorchScriptCall;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -20,8 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Tensor operations the model code uses, in one place. Ops DJL 0.36 lacks (group_norm, fused
  * scaled-dot-product attention, SiLU, GELU variants, a differentiable cast) come from a TorchScript module
- * written here at first use; they run with autograd. Scalars inside the graph are engine-owned 0-dim arrays:
- * DJL's {@code x.mul(3f)} frees its scalar while autograd still holds it (see the engine notes).
+ * written here at first use; they run with autograd, called through {@link TorchScriptCall} (tensor and primitive
+ * arguments, no per-call marker or name parsing). Scalars inside the graph are engine-owned 0-dim arrays: DJL's
+ * {@code x.mul(3f)} frees its scalar while autograd still holds it (see the engine notes).
  */
 public final class Ops {
     private Ops() {}
@@ -29,8 +29,8 @@ public final class Ops {
     private static final String METHODS = ""
             + "  def forward(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return x\n"
-            + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: Tensor, eps: Tensor) -> Tensor:\n"
-            + "    return torch.group_norm(x, int(groups), w, b, float(eps))\n"
+            + "  def group_norm(self: __torch__.LcmOps, x: Tensor, w: Tensor, b: Tensor, groups: int, eps: float) -> Tensor:\n"
+            + "    return torch.group_norm(x, groups, w, b, eps)\n"
             + "SDPA"
             + "  def silu(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.silu(x)\n"
@@ -38,8 +38,8 @@ public final class Ops {
             + "    return torch.gelu(x, approximate=\"tanh\")\n"
             + "  def cast_to(self: __torch__.LcmOps, x: Tensor, like: Tensor) -> Tensor:\n"
             + "    return x.to(like.dtype)\n"
-            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, size: Tensor) -> Tensor:\n"
-            + "    return torch.upsample_bilinear2d(x, [int(size[0]), int(size[1])], False)\n"
+            + "  def resize_bilinear(self: __torch__.LcmOps, x: Tensor, h: int, w: int) -> Tensor:\n"
+            + "    return torch.upsample_bilinear2d(x, [h, w], False)\n"
             + "  def eigvalsh(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
             + "    return torch.linalg_eigvalsh(x, \"L\")\n"
             + "  def psd_sqrt(self: __torch__.LcmOps, x: Tensor) -> Tensor:\n"
@@ -51,7 +51,13 @@ public final class Ops {
             + "  def sdpa(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor) -> Tensor:\n"
             + "    return torch.scaled_dot_product_attention(q, k, v)\n"
             + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
-            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n";
+            + "    return torch.scaled_dot_product_attention(q, k, v, mask)\n"
+            + "  def mha(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, heads: int) -> Tensor:\n"
+            + "    b = q.size(0)\n"
+            + "    d = q.size(2) // heads\n"
+            + "    o = torch.scaled_dot_product_attention(q.reshape(b, -1, heads, d).transpose(1, 2),\n"
+            + "        k.reshape(b, -1, heads, d).transpose(1, 2), v.reshape(b, -1, heads, d).transpose(1, 2))\n"
+            + "    return o.transpose(1, 2).reshape(b, -1, heads * d)\n";
 
     /**
      * libtorch 1.x (e.g. Debian's 1.13 through tools/build-jni.sh) has no scaled_dot_product_attention: the same
@@ -63,7 +69,14 @@ public final class Ops {
             + "    return torch.matmul(torch.softmax(s, -1), v)\n"
             + "  def sdpa_mask(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:\n"
             + "    s = torch.matmul(q, k.transpose(-2, -1)) * (float(q.size(-1)) ** -0.5) + mask\n"
-            + "    return torch.matmul(torch.softmax(s, -1), v)\n";
+            + "    return torch.matmul(torch.softmax(s, -1), v)\n"
+            + "  def mha(self: __torch__.LcmOps, q: Tensor, k: Tensor, v: Tensor, heads: int) -> Tensor:\n"
+            + "    b = q.size(0)\n"
+            + "    d = q.size(2) // heads\n"
+            + "    qh = q.reshape(b, -1, heads, d).transpose(1, 2)\n"
+            + "    s = torch.matmul(qh, k.reshape(b, -1, heads, d).transpose(1, 2).transpose(-2, -1)) * (float(d) ** -0.5)\n"
+            + "    o = torch.matmul(torch.softmax(s, -1), v.reshape(b, -1, heads, d).transpose(1, 2))\n"
+            + "    return o.transpose(1, 2).reshape(b, -1, heads * d)\n";
 
     /** The attention methods for the loaded libtorch (version from DJL: PYTORCH_VERSION or the bundled 2.7.1). */
     static String sdpaMethods(String libtorchVersion) {
@@ -90,43 +103,39 @@ public final class Ops {
         return module;
     }
 
-    /** One method-name marker per TorchScript method, made once (DJL reads the method from the last input's name). */
-    private static final Map<String, NDArray> MARKERS = new ConcurrentHashMap<>();
-    /** Constant 0-dim arguments (group counts, epsilons), made once per value instead of twice per call. */
-    private static final Map<Object, NDArray> CONSTANTS = new ConcurrentHashMap<>();
+    /** TorchScript int/float arguments (group counts, epsilons), one IValue per value for the JVM's life. */
+    private static final Map<Object, Long> CONSTANTS = new ConcurrentHashMap<>();
+    private static final long[] NO_CONSTANTS = {};
 
-    private static NDArray marker(String method) {
-        return MARKERS.computeIfAbsent(method, k -> {
-            module();
-            NDArray mk = moduleManager.create(0f);
-            mk.setName("module_method:" + k);
-            NDScope.unregister(mk); // made once, for the JVM's life: never closed by the scope that happens to be open
-            return mk;
-        });
+    private static long intArg(long v) {
+        return CONSTANTS.computeIfAbsent(v, k -> TorchScriptCall.integer(v));
     }
 
-    /** An engine-owned 0-dim constant on the CPU that lives as long as the ops module (INT64 or FLOAT64). */
-    private static NDArray constant(Object key, DataType type, double value) {
-        return CONSTANTS.computeIfAbsent(key, k -> {
-            module();
-            NDArray c = moduleManager.full(new Shape(), (float) value, type);
-            NDScope.unregister(c); // made once, for the JVM's life: never closed by the scope that happens to be open
-            return c;
-        });
+    private static long floatArg(double v) {
+        return CONSTANTS.computeIfAbsent(v, k -> TorchScriptCall.real(v));
     }
 
-    /**
-     * Runs a TorchScript method. Inputs must be unnamed: DJL packs arrays whose names contain dots into
-     * dictionary arguments. The result belongs to the first input's manager.
-     */
+    /** Runs a TorchScript method on tensors; the result belongs to the first input's manager. */
     private static NDArray call(String method, NDArray... xs) {
-        NDList in = new NDList(xs.length + 1);
-        for (NDArray x : xs) {
-            in.add(x);
+        return call(method, xs, NO_CONSTANTS);
+    }
+
+    /** Runs a TorchScript method on tensors followed by int/float arguments ({@link #intArg}, {@link #floatArg}). */
+    private static NDArray call(String method, NDArray[] xs, long... constants) {
+        PtSymbolBlock m = module();
+        long[] args = new long[xs.length + constants.length];
+        System.arraycopy(constants, 0, args, xs.length, constants.length);
+        int made = 0;
+        try {
+            for (; made < xs.length; made++) {
+                args[made] = TorchScriptCall.tensor((PtNDArray) xs[made]);
+            }
+            return TorchScriptCall.run(m, method, (PtNDManager) xs[0].getManager(), args);
+        } finally {
+            for (int i = 0; i < made; i++) {
+                TorchScriptCall.delete(args[i]);
+            }
         }
-        in.add(marker(method));
-        NDList out = IValueUtils.forward(module(), in, true);
-        return out.singletonOrThrow();
     }
 
     /** A 0-dim engine-owned scalar of x's dtype and device, safe inside the autograd graph. */
@@ -144,9 +153,7 @@ public final class Ops {
 
     /** torch.group_norm over NCHW (or N,C,*). */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
-        NDArray g = constant(groups, DataType.INT64, groups);
-        NDArray e = constant(eps, DataType.FLOAT64, eps);
-        return call("group_norm", x, weight, bias, g, e);
+        return call("group_norm", new NDArray[] {x, weight, bias}, intArg(groups), floatArg(eps));
     }
 
     /** torch.nn.functional.layer_norm over the last dimension. */
@@ -161,12 +168,49 @@ public final class Ops {
         return call("sdpa", q, k, v);
     }
 
+    /**
+     * Multi-head attention on token-major inputs: q [B, T, H*D], k and v [B, S, H*D] -> [B, T, H*D], the heads split
+     * and merged inside the one TorchScript call around the fused kernel (as {@link #attention} on [B, H, T, D] views;
+     * four fewer engine arrays per call than splitting and merging them here).
+     */
+    public static NDArray multiHeadAttention(NDArray q, NDArray k, NDArray v, int heads) {
+        if (!JniUtils.isGradMode()) {
+            FlopCounter.attention(q, k); // [B, T, H*D]: the same 4 B T S (H*D)
+            return call("mha", new NDArray[] {q, k, v}, intArg(heads));
+        }
+        // with gradients the single-op SDPA call on views made here (a multi-op TorchScript graph under autograd goes
+        // through the graph executor's differentiable-graph machinery); the same kernel on the same strided views, so
+        // the same bits as the no-grad path
+        NDArray qh = splitHeads(q, heads);
+        NDArray kh = splitHeads(k, heads);
+        NDArray vh = splitHeads(v, heads);
+        NDArray o = attention(qh, kh, vh); // [B, H, T, D]
+        qh.close();
+        kh.close();
+        vh.close();
+        Shape s = q.getShape();
+        NDArray merged = o.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(1), s.get(2)); // [B, H, T, D] -> [B, T, H*D]
+        o.close();
+        return merged;
+    }
+
+    /** [B, T, H*D] -> [B, H, T, D], a view of x's storage. */
+    private static NDArray splitHeads(NDArray x, int heads) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), heads, s.get(2) / heads).transpose(0, 2, 1, 3);
+    }
+
     /** Attention with an additive float mask broadcastable to [B, H, Tq, Tk]. */
     public static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray mask) {
         FlopCounter.attention(q, k);
         return call("sdpa_mask", q, k, v, mask);
     }
 
+    /**
+     * torch.silu, with and without gradients the same kernel: a no-grad pass must give the bits of the pass with
+     * gradients (the checkpointed student's forward runs without gradients and its recomputation with them). The
+     * composed {@code x * sigmoid(x)} as two direct ops was faster on small activations but rounds differently.
+     */
     public static NDArray silu(NDArray x) {
         return call("silu", x);
     }
@@ -199,10 +243,26 @@ public final class Ops {
         return y;
     }
 
-    /** torch.nn.functional.linear (weight [out, in]). */
+    /**
+     * torch.nn.functional.linear (weight [out, in]). With a bias, an N-D input is flattened to [N, in] first: the JNI's
+     * C++ functional linear fuses the bias into the GEMM ({@code addmm}) only for 2-D input and otherwise runs
+     * {@code matmul} and then a separate {@code add_} pass over the output; PyTorch's {@code aten::linear} flattens the
+     * same way.
+     */
     public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         FlopCounter.linear(x, weight);
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        Shape s = x.getShape();
+        if (bias == null || s.dimension() <= 2) {
+            return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        }
+        long[] outShape = s.getShape().clone(); // getShape() is the Shape's own array
+        outShape[outShape.length - 1] = weight.getShape().get(0);
+        NDArray flat = x.reshape(-1, s.getLastDimension()); // [..., in] -> [N, in] (a view when x is contiguous)
+        NDArray y2 = flat.getNDArrayInternal().linear(flat, weight, bias).singletonOrThrow(); // [N, out]
+        flat.close();
+        NDArray y = y2.reshape(new Shape(outShape)); // [N, out] -> [..., out]
+        y2.close();
+        return y;
     }
 
     /** torch.nn.functional.conv2d with square stride/padding. */
@@ -217,10 +277,7 @@ public final class Ops {
      * antialiasing (DJL's own interpolation forces antialias for non-nearest modes).
      */
     public static NDArray resizeBilinear(NDArray x, int h, int w) {
-        NDArray size = x.getManager().create(new long[] {h, w});
-        NDArray y = call("resize_bilinear", x, size);
-        size.close();
-        return y;
+        return call("resize_bilinear", new NDArray[] {x}, intArg(h), intArg(w));
     }
 
     /** Eigenvalues (ascending) of a symmetric matrix (LAPACK syevd via torch.linalg.eigvalsh; lower triangle read). */

@@ -10,13 +10,16 @@ import org.junit.jupiter.api.Test;
 class LoopStatsTest {
     @Test
     void medianMinMaxAsPythonStatistics() {
-        LoopStats odd = new LoopStats("c", "m", new double[] {3, 1, 2}, 10, 5, 1, 0);
+        LoopStats odd = new LoopStats("c", "m", new double[] {3, 1, 2}, new double[] {2, 1, 3}, 10, 5, 1, 0);
         assertEquals(2, odd.median());
         assertEquals(1, odd.min());
         assertEquals(3, odd.max());
-        LoopStats even = new LoopStats("c", "m", new double[] {4, 1, 3, 2}, 10, 5, 1, 0);
+        LoopStats even = new LoopStats("c", "m", new double[] {4, 1, 3, 2}, new double[] {1, 1, 2, 2}, 10, 5, 1, 0);
         assertEquals(2.5, even.median()); // statistics.median([1, 2, 3, 4])
         assertTrue(even.toString().startsWith("config=c measure=m median_s=2.5000 min_s=1.0000 max_s=4.0000"));
+        assertEquals(1.5, even.cpuMedian());
+        assertTrue(even.toString().endsWith(" cpu_median_s=1.5000"));
+        assertThrows(IllegalArgumentException.class, () -> new LoopStats("c", "m", new double[] {1}, new double[] {}, 1, 1, 1, 0));
     }
 
     @Test
@@ -28,6 +31,7 @@ class LoopStatsTest {
         });
         assertEquals(5, calls[0]);
         assertEquals(3, s.seconds().length);
+        assertEquals(3, s.cpuSeconds().length);
         assertTrue(s.peakRssMiB() >= s.peakLoopMiB());
         assertThrows(IllegalArgumentException.class, () -> LoopStats.run("c", "m", 0, 0, i -> { }));
     }
