@@ -23,11 +23,12 @@ import picocli.CommandLine.Spec;
         subcommands = {DemoCommand.TrainClassifier.class, DemoCommand.StyleFid.class})
 public final class DemoCommand implements Callable<Integer> {
     /**
-     * Held-out prompts per style by default, and with --fast. 256 of the ~350 held-out captions: what fits the
-     * ~20-minute budget on 2 cores, with a margin, by the README's estimate (demo section);
-     * {@code --prompts 0} takes them all.
+     * Held-out prompts per style by default, and with --fast. 64 of the ~350 held-out captions, by measurement (README,
+     * demo section): the 2026-12-02 fresh-clone run's google sweep cost 7.4 s per prompt at load ~3 on 2 cores, so the
+     * two sweeps about 15 s per prompt; with the ~4 minutes of the other stages, 64 prompts is what fits ~20 minutes
+     * (the earlier default 256 was an estimate that measured ~4x too fast). {@code --prompts 0} takes them all.
      */
-    static final int PROMPTS = 256;
+    static final int PROMPTS = 64;
     static final int FAST_PROMPTS = 8;
 
     @Option(names = "--out", defaultValue = "runs/demo", description = "output folder; default ${DEFAULT-VALUE}")
@@ -38,8 +39,8 @@ public final class DemoCommand implements Callable<Integer> {
     boolean fromScratch;
 
     @Option(names = "--prompts", description = "held-out prompts per style in the FID sweep, chosen by caption; "
-            + "default " + PROMPTS + " (about 18 minutes on 2 cores, estimated); 0 = every held-out caption both styles "
-            + "have (about 24 minutes)")
+            + "default " + PROMPTS + " (about 16 minutes of sweeps on 2 cores, measured at load ~3); 0 = every held-out "
+            + "caption both styles have (about 85 minutes of sweeps)")
     Integer prompts;
 
     @Option(names = "--fast", description = "a quicker, noisier sweep: " + FAST_PROMPTS + " prompts per style")
