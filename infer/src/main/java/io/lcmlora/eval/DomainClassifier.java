@@ -26,8 +26,9 @@ import java.util.Set;
  * A small CNN image classifier whose penultimate layer serves as a domain feature extractor for FID where
  * InceptionV3 (trained on photos) is a poor judge, e.g. 32 px emoji. Per stage: conv 3x3 stride 2 + GroupNorm
  * + SiLU, conv 3x3 + GroupNorm + SiLU; then the spatial mean (the features) and two linear heads (coarse
- * classes, fine subclasses). Weights: {@code stages.<i>.conv1|norm1|conv2|norm2.*}, {@code head.*},
- * {@code subhead.*}.
+ * classes, fine subclasses), plus a third linear head over styles when the config names styles (it makes the
+ * features separate styles as well as content, so an FID on them sees a change of style). Weights:
+ * {@code stages.<i>.conv1|norm1|conv2|norm2.*}, {@code head.*}, {@code subhead.*}, {@code stylehead.*}.
  *
  * <p>Preprocessing of uint8 RGB images: scaled to [-1, 1]; an image of twice the configured resolution is
  * 2x2 box-averaged (how the demo's 32 px data is made from 64 px), one of the configured resolution is used
@@ -44,6 +45,7 @@ public final class DomainClassifier implements FeatureExtractor {
     private final List<GroupNorm> norms = new ArrayList<>();
     private final Linear head;
     private final Linear subhead;
+    private final Linear stylehead; // null without styles
 
     /** Builds the network over {@code vb} (loaded weights, or a {@link Weights#shapesOnly} recorder). */
     public DomainClassifier(Weights vb, DomainClassifierConfig config, String describe) {
@@ -62,6 +64,7 @@ public final class DomainClassifier implements FeatureExtractor {
         }
         head = new Linear(vb.pp("head"), in, config.classes().size(), true);
         subhead = new Linear(vb.pp("subhead"), in, config.subclasses().size(), true);
+        stylehead = config.hasStyles() ? new Linear(vb.pp("stylehead"), in, config.styles().size(), true) : null;
     }
 
     /**
@@ -128,6 +131,14 @@ public final class DomainClassifier implements FeatureExtractor {
     /** Subclass logits of features: [N, D] -> [N, subclasses]. */
     public NDArray subclassLogits(NDArray features) {
         return subhead.forward(features);
+    }
+
+    /** Style logits of features: [N, D] -> [N, styles]; only for a classifier whose config names styles. */
+    public NDArray styleLogits(NDArray features) {
+        if (stylehead == null) {
+            throw new IllegalStateException(describe + " has no style head (its config.json names no styles)");
+        }
+        return stylehead.forward(features);
     }
 
     /**

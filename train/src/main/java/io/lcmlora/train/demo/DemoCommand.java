@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,14 +20,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run the embedded emoji demo end to end (fetch, data, teacher, LCM-LoRA distillation, FID sweep, "
                 + "table and grids); stages whose outputs exist are skipped.",
-        subcommands = {DemoCommand.TrainClassifier.class})
+        subcommands = {DemoCommand.TrainClassifier.class, DemoCommand.StyleFid.class})
 public final class DemoCommand implements Callable<Integer> {
     /**
-     * Held-out prompts per style by default, and with --fast. 256 of the ~350 held-out captions: what fits the
-     * ~20-minute budget on 2 cores, with a margin, by the README's estimate (demo section);
-     * {@code --prompts 0} takes them all.
+     * Held-out prompts per style by default, and with --fast. 64 of the ~350 held-out captions, by measurement (README,
+     * demo section): the 2026-12-02 fresh-clone run's google sweep cost 7.4 s per prompt at load ~3 on 2 cores, so the
+     * two sweeps about 15 s per prompt; with the ~4 minutes of the other stages, 64 prompts is what fits ~20 minutes
+     * (the earlier default 256 was an estimate that measured ~4x too fast). {@code --prompts 0} takes them all.
      */
-    static final int PROMPTS = 256;
+    static final int PROMPTS = 64;
     static final int FAST_PROMPTS = 8;
 
     @Option(names = "--out", defaultValue = "runs/demo", description = "output folder; default ${DEFAULT-VALUE}")
@@ -37,8 +39,8 @@ public final class DemoCommand implements Callable<Integer> {
     boolean fromScratch;
 
     @Option(names = "--prompts", description = "held-out prompts per style in the FID sweep, chosen by caption; "
-            + "default " + PROMPTS + " (about 18 minutes on 2 cores, estimated); 0 = every held-out caption both styles "
-            + "have (about 24 minutes)")
+            + "default " + PROMPTS + " (about 16 minutes of sweeps on 2 cores, measured at load ~3); 0 = every held-out "
+            + "caption both styles have (about 85 minutes of sweeps)")
     Integer prompts;
 
     @Option(names = "--fast", description = "a quicker, noisier sweep: " + FAST_PROMPTS + " prompts per style")
@@ -82,7 +84,7 @@ public final class DemoCommand implements Callable<Integer> {
         @Option(names = "--out", defaultValue = "runs/demo/classifier", description = "classifier folder; default ${DEFAULT-VALUE}")
         Path out;
 
-        @Option(names = "--epochs", defaultValue = "5", description = "default ${DEFAULT-VALUE}")
+        @Option(names = "--epochs", defaultValue = "10", description = "default ${DEFAULT-VALUE}")
         int epochs;
 
         @Option(names = "--batch-size", defaultValue = "64", description = "default ${DEFAULT-VALUE}")
@@ -93,6 +95,10 @@ public final class DemoCommand implements Callable<Integer> {
 
         @Option(names = "--seed", defaultValue = "0", description = "default ${DEFAULT-VALUE}")
         long seed;
+
+        @Option(names = "--style-weight", defaultValue = "1.0", description = "weight of the style head's cross-entropy "
+                + "(it makes the FID features see style); 0 = no style head; default ${DEFAULT-VALUE}")
+        double styleWeight;
 
         @Option(names = "--force", description = "train even if the folder already holds a classifier")
         boolean force;
@@ -105,13 +111,52 @@ public final class DemoCommand implements Callable<Integer> {
                 return 0;
             }
             ClassifierTrainer.Result r = ClassifierTrainer.train(data, styles, out,
-                    new ClassifierTrainer.Options(epochs, batchSize, lr, 1e-4, seed), line -> {
+                    new ClassifierTrainer.Options(epochs, batchSize, lr, 1e-4, seed, styleWeight), line -> {
                         o.println(line);
                         o.flush();
                     });
-            o.printf("classifier: wrote %s; held-out accuracy: category %.3f, subcategory %.3f (%d images); %.1f s%n",
+            o.printf(Locale.ROOT, "classifier: wrote %s; held-out accuracy: category %.3f, subcategory %.3f (%d images); %.1f s%n",
                     out, r.heldoutCategoryAccuracy(), r.heldoutSubcategoryAccuracy(), r.heldoutImages(), r.seconds());
+            if (r.heldout() != null) {
+                StyleFid.print(o, styles, r.heldout());
+            }
             return 0;
+        }
+    }
+
+    /** {@code lcm demo style-fid --classifier DIR}: how far apart a classifier's FID features put the two styles. */
+    @Command(name = "style-fid", mixinStandardHelpOptions = true,
+            description = "FID between the held-out images of two styles on a classifier's features (the same emoji "
+                    + "names drawn by two vendors: the larger, the more the features see style), with its category and "
+                    + "style accuracy on them.")
+    public static final class StyleFid implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--classifier", defaultValue = "data/demo-weights/classifier",
+                description = "classifier folder; default ${DEFAULT-VALUE}")
+        Path classifier;
+
+        @Option(names = "--data", defaultValue = "data/emoji", description = "built emoji sets; default ${DEFAULT-VALUE}")
+        Path data;
+
+        @Option(names = "--styles", split = ",", defaultValue = "twitter,google", description = "the two styles; default ${DEFAULT-VALUE}")
+        List<String> styles;
+
+        @Override
+        public Integer call() throws IOException {
+            oneEngineThread();
+            PrintWriter o = spec.commandLine().getOut();
+            print(o, styles, ClassifierTrainer.separation(data, styles, classifier));
+            return 0;
+        }
+
+        static void print(PrintWriter o, List<String> styles, ClassifierTrainer.Separation s) {
+            o.printf(Locale.ROOT, "style FID %s vs %s (held-out, %d vs %d images): %.2f%n", styles.get(0), styles.get(1),
+                    s.samplesA(), s.samplesB(), s.styleFid());
+            o.printf(Locale.ROOT, "held-out category accuracy %.3f, style accuracy %s%n", s.categoryAccuracy(),
+                    Double.isNaN(s.styleAccuracy()) ? "n/a (no style head)" : String.format(Locale.ROOT, "%.3f", s.styleAccuracy()));
+            o.flush();
         }
     }
 }

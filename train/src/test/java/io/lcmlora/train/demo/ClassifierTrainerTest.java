@@ -25,8 +25,12 @@ class ClassifierTrainerTest {
     @TempDir
     Path tmp;
 
-    /** Noisy red or blue 32 px squares; subcategory = a white mark top-left or bottom-right. */
+    /**
+     * Noisy red or blue 32 px squares; subcategory = a white mark top-left or bottom-right; style "b" draws the same
+     * content inside a 3 px black frame.
+     */
     private void writeStyle(String style, Random rng) throws IOException {
+        boolean framed = style.equals("b");
         Path dir = tmp.resolve("data").resolve(style);
         Files.createDirectories(dir.resolve("img32"));
         StringBuilder m = new StringBuilder();
@@ -39,7 +43,8 @@ class ClassifierTrainerTest {
                     int n = rng.nextInt(60);
                     int rgb = red ? ((195 + n) << 16) | (n << 8) | n : (n << 16) | (n << 8) | (195 + n);
                     boolean mark = top ? (x < 10 && y < 10) : (x > 21 && y > 21);
-                    img.setRGB(x, y, mark ? 0xffffff : rgb);
+                    boolean frame = framed && (x < 3 || y < 3 || x > 28 || y > 28);
+                    img.setRGB(x, y, frame ? 0 : mark ? 0xffffff : rgb);
                 }
             }
             String name = "img32/" + i + ".png";
@@ -56,13 +61,24 @@ class ClassifierTrainerTest {
         writeStyle("b", new Random(2));
         Path out = tmp.resolve("cls");
         ClassifierTrainer.Result r = ClassifierTrainer.train(tmp.resolve("data"), List.of("a", "b"), out,
-                new ClassifierTrainer.Options(8, 16, 3e-3, 0, 0), line -> { });
+                new ClassifierTrainer.Options(8, 16, 3e-3, 0, 0, 1.0), line -> { });
         assertEquals(80, r.trainImages());
         assertEquals(16, r.heldoutImages());
         assertEquals(1.0, r.heldoutCategoryAccuracy(), "colour is trivially separable");
         assertTrue(r.heldoutSubcategoryAccuracy() >= 0.75, "mark position: " + r.heldoutSubcategoryAccuracy());
         assertTrue(r.lastEpochLoss() < 0.8, "loss " + r.lastEpochLoss() + " should fall below 2 ln 2 = 1.39");
         assertTrue(Files.isRegularFile(out.resolve("metrics.json")));
+        assertEquals(1.0, r.heldout().styleAccuracy(), "the frame is trivially separable");
+        assertEquals(8, r.heldout().samplesA());
+        assertEquals(8, r.heldout().samplesB());
+        // measured again from the folder on disk (lcm demo style-fid): the same features, so the same numbers
+        ClassifierTrainer.Separation again = ClassifierTrainer.separation(tmp.resolve("data"), List.of("a", "b"), out);
+        assertEquals(r.heldout().styleFid(), again.styleFid(), 1e-6 * r.heldout().styleFid());
+        assertEquals(r.heldoutCategoryAccuracy(), again.categoryAccuracy());
+        assertEquals(1.0, again.styleAccuracy());
+        IllegalArgumentException order = assertThrows(IllegalArgumentException.class,
+                () -> ClassifierTrainer.separation(tmp.resolve("data"), List.of("b", "a"), out));
+        assertEquals(out + ": trained on styles [a, b], asked for [b, a] (give them in that order)", order.getMessage());
 
         try (DomainClassifier net = DomainClassifier.load(out); NDManager m = NDManager.newBaseManager()) {
             assertEquals(128, net.dim());
@@ -86,6 +102,44 @@ class ClassifierTrainerTest {
         }
     }
 
+    /**
+     * The shipped demo classifier on 32 held-out names drawn by both vendors (testdata/emoji-style, its README): its
+     * features put the two styles far apart (style FID 70.6 when shipped; 12.3 for the classifier before the style head,
+     * trained without one), while it keeps the categories (0.875 here; 0.781 before).
+     */
+    @Test
+    void shippedClassifierSeparatesTheStylesOfTheSameNames() throws IOException {
+        Path repo = Path.of(System.getProperty("golden.dir")).getParent().getParent();
+        ClassifierTrainer.Separation s = ClassifierTrainer.separation(repo.resolve("testdata/emoji-style"),
+                List.of("twitter", "google"), repo.resolve("data/demo-weights/classifier"));
+        assertEquals(32, s.samplesA());
+        assertEquals(32, s.samplesB());
+        assertTrue(s.styleFid() > 40, "style FID " + s.styleFid() + " should stay far above the 12.3 of a classifier "
+                + "without a style head (the shipped one: 70.6)");
+        assertTrue(s.styleAccuracy() >= 0.85, "style accuracy " + s.styleAccuracy());
+        assertTrue(s.categoryAccuracy() >= 0.75, "category accuracy " + s.categoryAccuracy());
+    }
+
+    @Test
+    void styleWeightZeroTrainsNoStyleHead() throws IOException {
+        writeStyle("a", new Random(1));
+        writeStyle("b", new Random(2));
+        Path out = tmp.resolve("old");
+        ClassifierTrainer.Result r = ClassifierTrainer.train(tmp.resolve("data"), List.of("a", "b"), out,
+                new ClassifierTrainer.Options(1, 32, 3e-3, 0, 0, 0), line -> { });
+        assertTrue(Double.isNaN(r.heldout().styleAccuracy()));
+        assertTrue(r.heldout().styleFid() > 0, "the frame still moves the features: " + r.heldout().styleFid());
+        try (DomainClassifier net = DomainClassifier.load(out)) {
+            assertEquals(List.of(), net.config().styles());
+            IllegalStateException ex = assertThrows(IllegalStateException.class, () -> net.styleLogits(null));
+            assertTrue(ex.getMessage().endsWith("has no style head (its config.json names no styles)"), ex.getMessage());
+        }
+        IllegalArgumentException one = assertThrows(IllegalArgumentException.class, () -> ClassifierTrainer.train(
+                tmp.resolve("data"), List.of("a"), tmp.resolve("x"), new ClassifierTrainer.Options(1, 32, 3e-3, 0, 0, 1),
+                line -> { }));
+        assertEquals("a style head needs at least 2 styles, got [a] (or set the style weight to 0)", one.getMessage());
+    }
+
     @Test
     void crossEntropyMatchesClosedForm() {
         try (NDManager m = NDManager.newBaseManager()) {
@@ -99,7 +153,7 @@ class ClassifierTrainerTest {
     @Test
     void missingDataIsNamed() {
         IOException ex = assertThrows(IOException.class, () -> ClassifierTrainer.train(tmp, List.of("twitter"),
-                tmp.resolve("o"), new ClassifierTrainer.Options(1, 8, 1e-3, 0, 0), l -> { }));
+                tmp.resolve("o"), new ClassifierTrainer.Options(1, 8, 1e-3, 0, 0, 0), l -> { }));
         assertEquals(tmp.resolve("twitter").resolve("manifest-32.jsonl") + ": not found (build the data with `lcm data emoji`)",
                 ex.getMessage());
     }

@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.eval.PromptBootstrap;
 import io.lcmlora.train.eval.SweepResults;
+import io.lcmlora.train.eval.SweepSetting;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +34,55 @@ class DemoReportTest {
     static SweepResults.Setting setting(String name, double fid, double[] replicates) {
         return new SweepResults.Setting(name, name, "m", "p", "lcm", 4, 1, List.of(), null, fid, null, 10, 10, 5, null,
                 null, null, null, name, "g.png", 0, 0, null, List.of(), replicates, null, null);
+    }
+
+    /**
+     * A sweep of the demo's own eval config whose DDIM FIDs are {@code ddim} at 1/2/4/8/25/50 steps and LCM FIDs
+     * {@code lcm} at 1/2/4/8, every replicate the point value times a common per-replicate factor (so paired ratios
+     * have zero width).
+     */
+    static DemoReport.Sweep sweep(double[] ddim, double[] lcm) throws IOException {
+        EvalConfig c = EvalConfig.load(
+                Path.of(System.getProperty("golden.dir")).getParent().getParent().resolve("configs/demo/eval-twitter.yaml"), List.of());
+        double[] factor = {0.9, 1.0, 1.1, 1.2};
+        List<SweepResults.Setting> settings = new ArrayList<>();
+        int d = 0;
+        int l = 0;
+        for (SweepSetting s : SweepSetting.expand(c)) {
+            double fid = s.adapters().isEmpty() ? ddim[d++] : lcm[l++];
+            double[] rep = new double[factor.length];
+            for (int i = 0; i < rep.length; i++) {
+                rep[i] = fid * factor[i];
+            }
+            settings.add(setting(s.name(), fid, rep));
+        }
+        SweepResults r = new SweepResults(SweepResults.FORMAT, SweepResults.VERSION, "p", 5, List.of(0L), 2, 32, 32,
+                "e", "none", 8, new SweepResults.Reference("s", 10, "src"),
+                new SweepResults.Bootstrap("prompt", 5, factor.length, 0, 0.9), null, null, settings);
+        return new DemoReport.Sweep(c, r);
+    }
+
+    @Test
+    void twoStepTargetAndFourStepConvergenceAreReported() throws IOException {
+        // the last run's twitter FIDs: DDIM 71.57 19.19 7.87 8.43 9.10 8.93; LCM 9.77 8.28 9.81 10.23
+        DemoReport.Sweep b = sweep(new double[] {71.57, 19.19, 7.87, 8.43, 9.10, 8.93}, new double[] {9.77, 8.28, 9.81, 10.23});
+        DemoReport.Sweep f = sweep(new double[] {76.69, 16.35, 6.86, 7.10, 7.29, 7.41}, new double[] {9.90, 8.76, 9.27, 9.77});
+        List<DemoReport.Target> t = DemoReport.targets(b, f);
+        assertEquals(5, t.size());
+        DemoReport.Target two = t.get(3);
+        assertEquals("twitter: LCM-LoRA 2 steps / teacher DDIM 2 steps", two.what());
+        assertEquals(8.28 / 19.19, two.ratio(), 1e-12);
+        assertEquals(8.28 / 19.19, two.interval().low(), 1e-12, "paired replicates: zero width");
+        assertEquals(DemoReport.Verdict.MET, two.verdict(), "0.43 <= 0.5");
+        assertEquals(DemoReport.Verdict.NOT_MET, t.get(1).verdict(), "LCM 4 / DDIM 4 = 1.25 > 0.5");
+        assertEquals(8.76 / 16.35, t.get(4).ratio(), 1e-12);
+        assertEquals(DemoReport.Verdict.NOT_MET, t.get(4).verdict(), "0.54 > 0.5");
+        List<String> c = DemoReport.convergence(b, f);
+        assertEquals(3, c.size());
+        // 7.87 / 8.93 = 0.881; 0.5 x 0.881 = 0.441; 1 / 0.441 = 2.27
+        assertEquals("- twitter teacher: DDIM 4 steps / DDIM 50 steps: 0.88 [0.88, 0.88]; LCM 4 <= 0.5 x DDIM 4 would "
+                + "need LCM 4 <= 0.44 x DDIM 50, i.e. the student beating its converged teacher by 2.3x", c.get(1));
+        assertTrue(c.get(2).startsWith("- google fine-tune: DDIM 4 steps / DDIM 50 steps: 0.93 "), c.get(2));
     }
 
     @Test
