@@ -119,11 +119,12 @@ public record EvalConfig(
     /**
      * The bootstrap over prompts: each resample draws the prompt set with replacement and takes every drawn prompt's
      * images (and its reference images) along; every FID, CLIP score and ratio is recomputed on the same resamples,
-     * and the interval is the central {@code level} percentile interval of the replicates.
+     * and the interval is the replicates' central {@code level} spread around their median, placed around the
+     * full-sample value ({@code PromptBootstrap.centred}).
      *
      * @param resamples replicates (0 = no intervals)
      * @param seed the resampling seed (same seed, same intervals)
-     * @param level the interval's coverage, e.g. 0.9 for the 5th..95th percentiles
+     * @param level the interval's coverage, e.g. 0.9 for the spread of the 5th..95th percentiles
      */
     public record BootstrapConfig(int resamples, long seed, double level) {
         public BootstrapConfig {

@@ -145,8 +145,9 @@ public final class DemoReport {
                 b.results().promptCount(), b.results().imagesPerPrompt() * b.results().seeds().size(),
                 b.results().reference().samples(), f.results().reference().samples()));
         md.append(bs.resamples() == 0 ? "No intervals (bootstrap.resamples = 0).\n" : String.format(Locale.ROOT,
-                "Intervals: %d%% bootstrap percentile intervals, %d resamples of the prompts with their generated and "
-                + "reference images (seed %d), the same resamples for every setting of a sweep; a target is met when the "
+                "Intervals: %d%% bootstrap intervals, %d resamples of the prompts with their generated and "
+                + "reference images (seed %d; the resamples' central spread around their median, placed "
+                + "around the full-sample value, since repeated prompts bias a resample's FID upwards), the same resamples for every setting of a sweep; a target is met when the "
                 + "ratio's whole interval is within it, not met when the whole interval is outside, else undecided.%n",
                 Math.round(100 * bs.level()), bs.resamples(), bs.seed()));
         List<String> grids = grids(paths, b, f);

@@ -544,11 +544,11 @@ public final class EvalSweep {
         Double clip = mean(clipScores);
         Double align = mean(alignment);
         SweepResults.Interval fidInterval = iv == null ? null
-                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.fid()[i], iv.level()));
+                : SweepResults.Interval.of(PromptBootstrap.centred(report.fid(), iv.fid()[i], iv.level()));
         SweepResults.Interval clipInterval = iv == null || clipScores == null ? null
-                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.clip()[i], iv.level()));
+                : SweepResults.Interval.of(PromptBootstrap.centred(clip, iv.clip()[i], iv.level()));
         SweepResults.Interval alignInterval = iv == null || alignment == null ? null
-                : SweepResults.Interval.of(PromptBootstrap.percentile(iv.align()[i], iv.level()));
+                : SweepResults.Interval.of(PromptBootstrap.centred(align, iv.align()[i], iv.level()));
         return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
                 s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), fidInterval, report.samplesB(),
                 report.samplesA(), prompts.size(), clip, clipInterval, align, alignInterval, s.name(),

@@ -64,6 +64,25 @@ public final class PromptBootstrap {
         return new Interval(quantile(s, (1 - level) / 2), quantile(s, (1 + level) / 2));
     }
 
+    /**
+     * The interval every report uses: the replicates' central {@code level} spread around their own median, placed
+     * around the full-sample {@code estimate}, i.e. {@code [estimate + q_lo - q_50, estimate + q_hi - q_50]}. A
+     * resample repeats prompts, so it has less diversity than the sample and its FID is biased upwards (by 40 % at
+     * 64 prompts in the demo); the plain percentile interval then lies wholly above the estimate it should
+     * bracket. Shifting by the bootstrap's own median bias keeps the spread and always contains the estimate; for
+     * unbiased statistics (means, where {@code q_50} is the estimate) it is the percentile interval.
+     */
+    public static Interval centred(double estimate, double[] replicates, double level) {
+        if (!Double.isFinite(estimate)) {
+            throw new IllegalArgumentException("interval around a non-finite estimate " + estimate);
+        }
+        double[] s = replicates.clone();
+        Arrays.sort(s);
+        double median = quantile(s, 0.5);
+        return new Interval(estimate + quantile(s, (1 - level) / 2) - median,
+                estimate + quantile(s, (1 + level) / 2) - median);
+    }
+
     /** Per-image weights of a resample: the draw count of each image's prompt. */
     public static double[] imageWeights(int[] groups, int[] counts) {
         double[] w = new double[groups.length];

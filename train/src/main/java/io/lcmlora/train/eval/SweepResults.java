@@ -24,11 +24,12 @@ public record SweepResults(String format, int version, String prompts, int promp
 
     /**
      * How the intervals were made: {@code resamples} draws of {@code prompts} prompts with replacement (seed
-     * {@code seed}), central {@code level} percentile intervals; {@code resamples} 0 = no intervals.
+     * {@code seed}), central {@code level} intervals ({@code PromptBootstrap.centred}); {@code resamples} 0 = no
+     * intervals.
      */
     public record Bootstrap(String unit, int prompts, int resamples, long seed, double level) {}
 
-    /** A central percentile interval (null fields when there was no bootstrap). */
+    /** A central bootstrap interval (null fields when there was no bootstrap). */
     public record Interval(double low, double high) {
         static Interval of(PromptBootstrap.Interval i) {
             return i == null ? null : new Interval(i.low(), i.high());
@@ -77,7 +78,7 @@ public record SweepResults(String format, int version, String prompts, int promp
         for (int i = 0; i < r.length; i++) {
             r[i] = a.fidReplicates()[i] / b.fidReplicates()[i];
         }
-        return PromptBootstrap.percentile(r, bootstrap.level());
+        return PromptBootstrap.centred(a.fid() / b.fid(), r, bootstrap.level());
     }
 
     static Gson gson() {
@@ -125,8 +126,9 @@ public record SweepResults(String format, int version, String prompts, int promp
             sb.append("- ").append(alignment).append('\n');
         }
         sb.append(bootstrap.resamples() == 0 ? "- intervals: none (bootstrap.resamples = 0)\n"
-                : String.format(Locale.ROOT, "- intervals: %d%% bootstrap percentile intervals over %d prompts (%d "
-                        + "resamples of prompts with their images, seed %d)%n", Math.round(100 * bootstrap.level()),
+                : String.format(Locale.ROOT, "- intervals: %d%% bootstrap intervals over %d prompts (%d "
+                        + "resamples of prompts with their images, seed %d; the percentile spread re-centred on the "
+                        + "estimate)%n", Math.round(100 * bootstrap.level()),
                         bootstrap.prompts(), bootstrap.resamples(), bootstrap.seed()));
         boolean clip = clipScore != null;
         boolean align = alignment != null;

@@ -259,8 +259,11 @@ class EvalSweepTest {
         }
         double[] sorted = lcm4.fidReplicates().clone();
         java.util.Arrays.sort(sorted);
-        assertEquals(PromptBootstrap.quantile(sorted, 0.05), lcm4.fidInterval().low(), 0.0);
-        assertEquals(PromptBootstrap.quantile(sorted, 0.95), lcm4.fidInterval().high(), 0.0);
+        // the interval: the replicates' 5th..95th percentile spread around their median, placed around the FID
+        double shift = lcm4.fid() - PromptBootstrap.quantile(sorted, 0.5);
+        assertEquals(PromptBootstrap.quantile(sorted, 0.05) + shift, lcm4.fidInterval().low(), 1e-12);
+        assertEquals(PromptBootstrap.quantile(sorted, 0.95) + shift, lcm4.fidInterval().high(), 1e-12);
+        assertTrue(lcm4.fidInterval().low() <= lcm4.fid() && lcm4.fid() <= lcm4.fidInterval().high());
         for (String n : names) {
             BufferedImage grid = ImageIO.read(out.resolve("grid_" + n + ".png").toFile());
             // 4 prompt columns, 4 seed rows (0, 1, 10, 11) of 192-px cells

@@ -2,6 +2,8 @@ package io.lcmlora.train.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lcmlora.eval.FeatureStats;
@@ -44,6 +46,27 @@ class PromptBootstrapTest {
         assertEquals(1.15, i.low(), 1e-12);
         assertEquals(3.85, i.high(), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> PromptBootstrap.quantile(new double[0], 0.5));
+    }
+
+    /**
+     * The reported interval is the replicates' spread around their median placed around the estimate: closed form on
+     * five replicates biased upwards by 4 (as a resample's FID is), where the plain percentile interval would miss
+     * the estimate entirely.
+     */
+    @Test
+    void centredIntervalShiftsTheSpreadOntoTheEstimate() {
+        double[] reps = {13, 11, 15, 12, 14}; // median 13; numpy quantiles 0.05 / 0.95: 11.2 / 14.8
+        PromptBootstrap.Interval plain = PromptBootstrap.percentile(reps, 0.9);
+        assertFalse(plain.contains(9.0));
+        PromptBootstrap.Interval c = PromptBootstrap.centred(9.0, reps, 0.9);
+        assertEquals(9.0 + 11.2 - 13, c.low(), 1e-12);
+        assertEquals(9.0 + 14.8 - 13, c.high(), 1e-12);
+        assertTrue(c.contains(9.0));
+        // unbiased replicates (median == estimate): the percentile interval itself
+        PromptBootstrap.Interval u = PromptBootstrap.centred(13.0, reps, 0.9);
+        assertEquals(plain.low(), u.low(), 1e-12);
+        assertEquals(plain.high(), u.high(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> PromptBootstrap.centred(Double.NaN, reps, 0.9));
     }
 
     /** Weighted moments equal those of the rows really repeated (FeatureStats of the copies). */
