@@ -13,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The named LoRA adapters of one model component (diffusers' {@code load_lora_weights} / {@code set_adapters} /
@@ -105,6 +106,18 @@ public final class Adapters {
         DataType t = w.getDataType();
         NDArray y = x.getDataType() == t || !t.isFloating() ? x : x.toType(t, false);
         return y.getDevice().equals(w.getDevice()) ? y : y.toDevice(w.getDevice(), false);
+    }
+
+    /**
+     * {@code base + delta} in float32, cast back to base's dtype; the delta is computed inside the scope, so its
+     * float32 temporaries are freed with it.
+     */
+    private static NDArray plus(NDArray base, Supplier<NDArray> delta) {
+        try (NDScope scope = new NDScope()) {
+            NDArray merged = base.toType(DataType.FLOAT32, false).add(delta.get()).toType(base.getDataType(), false);
+            NDScope.unregister(merged);
+            return merged;
+        }
     }
 
     /** Adds adapter modules built elsewhere (a trainer's trainable A/B), active and unfused. */
@@ -201,11 +214,7 @@ public final class Adapters {
                 AdaptableLayer layer = m.layer();
                 if (m.changesWeight()) {
                     NDArray w = layer.weight();
-                    NDArray merged;
-                    try (NDScope scope = new NDScope()) { // frees this module's float32 temporaries
-                        merged = w.toType(DataType.FLOAT32, false).add(m.deltaWeight()).toType(w.getDataType(), false);
-                        NDScope.unregister(merged);
-                    }
+                    NDArray merged = plus(w, m::deltaWeight);
                     originals.putIfAbsent(layer, w);
                     NDArray previous = layer.replaceWeight(merged);
                     if (previous != originals.get(layer)) {
@@ -214,11 +223,7 @@ public final class Adapters {
                 }
                 if (m.biasDiff() != null) {
                     NDArray bias = layer.bias();
-                    NDArray merged;
-                    try (NDScope scope = new NDScope()) {
-                        merged = bias.toType(DataType.FLOAT32, false).add(m.deltaBias()).toType(bias.getDataType(), false);
-                        NDScope.unregister(merged);
-                    }
+                    NDArray merged = plus(bias, m::deltaBias);
                     originalBiases.putIfAbsent(layer, bias);
                     NDArray previous = layer.replaceBias(merged);
                     if (previous != originalBiases.get(layer)) {
