@@ -75,6 +75,19 @@ class SdxlPipelineTest {
         return max;
     }
 
+    /** How many 8-bit channel values of {@code a} and {@code b} differ. */
+    static int differingLevels(BufferedImage a, BufferedImage b) {
+        int[] x = pixels(a);
+        int[] y = pixels(b);
+        int n = 0;
+        for (int i = 0; i < x.length; i++) {
+            for (int s = 0; s < 24; s += 8) {
+                n += ((x[i] >> s) & 0xFF) != ((y[i] >> s) & 0xFF) ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
     @Test
     void sameSeedSamePixelsAndBytesOtherSeedDiffers() throws Exception {
         GeneratedImage a = pipe.generate(request("a red cat")).get(0);
@@ -114,14 +127,23 @@ class SdxlPipelineTest {
         assertEquals(5, batch.size());
         long[] seeds = {7, 8, 40, 3, 4};
         int[] index = {0, 1, 0, 0, 1};
+        // Each image of the batch is its prompt's image generated alone. Not bit for bit on every CPU: the GEMM and
+        // conv kernels block a batch of 10 rows differently from a batch of 2-4 (seen with libtorch 2.7.1's MKL on an
+        // AMD EPYC with AVX-512: one channel value one level apart), so at most one 8-bit level, in at most 1 % of the
+        // values; a wrong prompt, seed or guidance row changes most of them by many levels.
         int worst = 0;
+        int differing = 0;
         for (int k = 0; k < 5; k++) {
             assertEquals(seeds[k], batch.get(k).seed());
             assertEquals(index[k], batch.get(k).index());
             assertEquals(alone.get(k).parameters(), batch.get(k).parameters());
             worst = Math.max(worst, maxLevelDiff(batch.get(k).image(), alone.get(k).image()));
+            differing += differingLevels(batch.get(k).image(), alone.get(k).image());
         }
-        assertEquals(0, worst, "an image of a 3-prompt batch must equal its prompt generated alone");
+        int values = 5 * 3 * batch.get(0).image().getWidth() * batch.get(0).image().getHeight();
+        assertTrue(worst <= 1, "an image of a 3-prompt batch must equal its prompt generated alone up to one level, "
+                + "got " + worst + " levels");
+        assertTrue(differing * 100 <= values, differing + " of " + values + " values differ by a level (at most 1 %)");
         assertTrue(maxLevelDiff(batch.get(0).image(), batch.get(2).image()) > 0, "prompts must give different images");
         assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withGuidance(1.0))));
         assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withSize(64, 64))));
