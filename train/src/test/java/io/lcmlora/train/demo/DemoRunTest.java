@@ -53,23 +53,23 @@ class DemoRunTest {
                     outputs.add("c");
                 }));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        List<DemoRun.StageResult> r = DemoRun.runStages(stages, new PrintStream(log, true, StandardCharsets.UTF_8));
+        List<DemoRun.StageResult> r = DemoRun.runStages(stages, new PrintStream(log, true, StandardCharsets.UTF_8), () -> 0);
         assertEquals(List.of("b", "c"), ran);
         assertEquals(List.of(true, false, false), r.stream().map(DemoRun.StageResult::skipped).toList());
         assertTrue(log.toString(StandardCharsets.UTF_8).contains("[a] skipped: A exists"));
 
         ran.clear();
-        DemoRun.runStages(stages, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        DemoRun.runStages(stages, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0);
         assertEquals(List.of(), ran, "a second run skips every stage");
 
         DemoRun.Stage broken = new DemoRun.Stage("d", "D", () -> false, () -> {});
         IOException e = assertThrows(IOException.class, () -> DemoRun.runStages(List.of(broken),
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0));
         assertTrue(e.getMessage().contains("D is missing"), e.getMessage());
 
         // a stage whose skip test differs from its output check (fetch: skipped once the data is built)
         DemoRun.Stage fetch = new DemoRun.Stage("f", "F", () -> false, () -> outputs.add("f"), () -> outputs.contains("f"));
-        DemoRun.runStages(List.of(fetch), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        DemoRun.runStages(List.of(fetch), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0);
         assertTrue(outputs.contains("f"));
     }
 
