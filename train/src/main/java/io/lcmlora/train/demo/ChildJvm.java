@@ -12,6 +12,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A demo stage in a child JVM: the same java, classpath and memory/system-property options as this one, one engine
@@ -91,8 +92,14 @@ public final class ChildJvm {
         }
     }
 
+    /** Kills the child and its children and waits (up to 30 s) until it is gone. */
     private static void kill(Process p) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
+        try {
+            p.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -46,7 +46,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--ddim-steps", split = ",", paramLabel = "N,N,...", description = "the teacher's DDIM step counts "
             + "(default: configs/demo/eval-*.yaml's 1,2,4,50); must include 2, 4 and 50, which the report uses; "
-            + "1,2,4,8,25,50 adds the curve's flat part (about +4 min of sweeps per style)")
+            + "1,2,4,8,25,50 adds the curve's flat part (by the measured s/image about 6 more minutes of sweeps per style, "
+            + "so about 6 more minutes of wall time on the two workers)")
     List<Integer> ddimSteps;
 
     @Option(names = "--lcm-steps", split = ",", paramLabel = "N,N,...", description = "the LCM-LoRA's step counts "
