@@ -23,12 +23,11 @@ import picocli.CommandLine.Spec;
         subcommands = {DemoCommand.TrainClassifier.class, DemoCommand.StyleFid.class})
 public final class DemoCommand implements Callable<Integer> {
     /**
-     * Held-out prompts per style by default, and with --fast. 64 of the ~350 held-out captions, by measurement (README,
-     * demo section): the 2026-12-02 fresh-clone run's google sweep cost 7.4 s per prompt at load ~3 on 2 cores, so the
-     * two sweeps about 15 s per prompt; with the ~4 minutes of the other stages, 64 prompts is what fits ~20 minutes
-     * (the earlier default 256 was an estimate that measured ~4x too fast). {@code --prompts 0} takes them all.
+     * Held-out prompts per style by default: 0, every held-out caption both styles have (351), with the images per
+     * prompt and the settings of {@code configs/demo/eval-*.yaml} sized to fit the 20-minute budget on 2 cores (README,
+     * demo section, has the arithmetic and the measured run). {@code --fast} takes 8.
      */
-    static final int PROMPTS = 64;
+    static final int PROMPTS = 0;
     static final int FAST_PROMPTS = 8;
 
     @Option(names = "--out", defaultValue = "runs/demo", description = "output folder; default ${DEFAULT-VALUE}")
@@ -39,33 +38,29 @@ public final class DemoCommand implements Callable<Integer> {
     boolean fromScratch;
 
     @Option(names = "--prompts", description = "held-out prompts per style in the FID sweep, chosen by caption; "
-            + "default " + PROMPTS + " (about 16 minutes of sweeps on 2 cores, measured at load ~3); 0 = every held-out "
-            + "caption both styles have (about 85 minutes of sweeps)")
+            + "default 0 = every held-out caption both styles have (351); N picks N of them evenly")
     Integer prompts;
 
     @Option(names = "--fast", description = "a quicker, noisier sweep: " + FAST_PROMPTS + " prompts per style")
     boolean fast;
 
+    @Option(names = "--ddim-steps", split = ",", paramLabel = "N,N,...", description = "the teacher's DDIM step counts "
+            + "(default: configs/demo/eval-*.yaml's 1,2,4,50); must include 2, 4 and 50, which the report uses; "
+            + "1,2,4,8,25,50 adds the curve's flat part (by the measured s/image about 6 more minutes of sweeps per style, "
+            + "so about 6 more minutes of wall time on the two workers)")
+    List<Integer> ddimSteps;
+
+    @Option(names = "--lcm-steps", split = ",", paramLabel = "N,N,...", description = "the LCM-LoRA's step counts "
+            + "(default: configs/demo/eval-*.yaml's 1,2,4); must include 2 and 4, which the report uses")
+    List<Integer> lcmSteps;
+
     @Override
     public Integer call() throws IOException {
         int n = prompts != null ? prompts : fast ? FAST_PROMPTS : PROMPTS;
-        oneEngineThread();
-        new DemoRun(new DemoPaths(Path.of("").toAbsolutePath(), out), new DemoRun.Options(fromScratch, n),
-                System.out).run();
+        DemoRun.oneEngineThread();
+        new DemoRun(new DemoPaths(Path.of("").toAbsolutePath(), out.toAbsolutePath()),
+                new DemoRun.Options(fromScratch, n, ddimSteps, lcmSteps), System.out).run();
         return 0;
-    }
-
-    /**
-     * One PyTorch thread unless the user chose otherwise (before the engine starts): the demo's models are so small
-     * that each op is microseconds, and on a busy 2-core machine a 2-thread OpenMP team waits for a descheduled
-     * thread on every op (measured: DDIM 50 steps of one 32 px image, 82 s with 2 threads vs 4 s with 1).
-     */
-    static void oneEngineThread() {
-        for (String key : new String[] {"ai.djl.pytorch.num_threads", "ai.djl.pytorch.num_interop_threads"}) {
-            if (System.getProperty(key) == null) {
-                System.setProperty(key, "1");
-            }
-        }
     }
 
     /** {@code lcm demo train-classifier --data data/emoji --out runs/demo/classifier}. */
@@ -145,7 +140,7 @@ public final class DemoCommand implements Callable<Integer> {
 
         @Override
         public Integer call() throws IOException {
-            oneEngineThread();
+            DemoRun.oneEngineThread();
             PrintWriter o = spec.commandLine().getOut();
             print(o, styles, ClassifierTrainer.separation(data, styles, classifier));
             return 0;

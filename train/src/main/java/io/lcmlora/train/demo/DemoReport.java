@@ -44,6 +44,8 @@ public final class DemoReport {
      * {@link #convergence}).
      */
     static final double TARGET_VS_2 = 0.5;
+    /** Issue 14's goal for every judged ratio: its 90% interval narrower than this. */
+    static final double WIDTH_GOAL = 0.15;
 
     private DemoReport() {}
 
@@ -118,11 +120,37 @@ public final class DemoReport {
             return Verdict.UNDECIDED;
         }
 
+        /** The interval's width (high - low); NaN without one. */
+        double width() {
+            return interval == null ? Double.NaN : interval.high() - interval.low();
+        }
+
+        /** Whether the interval is narrower than {@link #WIDTH_GOAL}. */
+        boolean narrow() {
+            return interval != null && width() < WIDTH_GOAL;
+        }
+
         String line() {
             String iv = interval == null ? "" : String.format(Locale.ROOT, " [%.2f, %.2f]", interval.low(), interval.high());
-            return String.format(Locale.ROOT, "- %s: %.2f%s (target <= %.2f): %s", what, ratio, iv, bound,
-                    verdict().label);
+            String w = interval == null ? "" : String.format(Locale.ROOT, "; interval width %.3f (%s %.2f)", width(),
+                    narrow() ? "<" : ">=", WIDTH_GOAL);
+            return String.format(Locale.ROOT, "- %s: %.2f%s (target <= %.2f): %s%s", what, ratio, iv, bound,
+                    verdict().label, w);
         }
+    }
+
+    /** Whether the judged ratios' intervals are narrow enough: how many are, and the widest. */
+    static String widthLine(List<Target> targets) {
+        List<Target> judged = targets.stream().filter(t -> t.interval() != null).toList();
+        if (judged.isEmpty()) {
+            return "Interval widths: no intervals (bootstrap.resamples = 0).";
+        }
+        Target widest = judged.stream().max(java.util.Comparator.comparingDouble(Target::width)).orElseThrow();
+        long narrow = judged.stream().filter(Target::narrow).count();
+        return String.format(Locale.ROOT, "Interval widths: %d of %d judged ratios have a 90%% interval narrower than "
+                + "%.2f (issue 14's goal)%s; the widest is %.3f (%s).", narrow, judged.size(), WIDTH_GOAL,
+                narrow == judged.size() ? ": met" : ": NOT met for " + (judged.size() - narrow), widest.width(),
+                widest.what());
     }
 
     /** Reads both sweeps' results and writes the report (table, targets) and the grids. */
@@ -135,7 +163,7 @@ public final class DemoReport {
         for (Target t : targets) {
             md.append(t.line()).append('\n');
         }
-        md.append('\n');
+        md.append('\n').append(widthLine(targets)).append("\n\n");
         for (String line : convergence(b, f)) {
             md.append(line).append('\n');
         }
@@ -265,9 +293,13 @@ public final class DemoReport {
         List<String> names = new ArrayList<>();
         names.add(grid(paths, "grid_teacher_ddim4_vs_ddim50.png", "twitter teacher",
                 List.of(new Row("DDIM 4", b, ddim, 4), new Row("DDIM 50", b, ddim, 50))));
-        names.add(grid(paths, "grid_lcm_lora_1_2_4_8.png", "twitter teacher + LCM-LoRA",
-                List.of(new Row("LCM 1 step", b, lcm, 1), new Row("LCM 2 steps", b, lcm, 2),
-                        new Row("LCM 4 steps", b, lcm, 4), new Row("LCM 8 steps", b, lcm, 8))));
+        List<Row> lcmRows = new ArrayList<>();
+        for (SweepSetting s : SweepSetting.expand(b.config())) {
+            if (s.scheduler() == lcm && !s.adapters().isEmpty()) {
+                lcmRows.add(new Row("LCM " + s.steps() + (s.steps() == 1 ? " step" : " steps"), b, lcm, s.steps()));
+            }
+        }
+        names.add(grid(paths, "grid_lcm_lora_steps.png", "twitter teacher + LCM-LoRA", lcmRows));
         names.add(grid(paths, "grid_google_with_without_lora.png", "google fine-tune (the LoRA never saw it)",
                 List.of(new Row("DDIM 4", f, ddim, 4), new Row("DDIM 50", f, ddim, 50),
                         new Row("+ LoRA, LCM 4", f, lcm, 4))));

@@ -6,12 +6,19 @@ import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.config.YamlConfig;
 import io.lcmlora.train.distill.Distiller;
 import io.lcmlora.train.emoji.EmojiManifest;
+import io.lcmlora.schedule.SchedulerKind;
+import io.lcmlora.train.config.ConfigException;
+import io.lcmlora.train.eval.EvalPrompt;
+import io.lcmlora.train.eval.EvalPrompts;
 import io.lcmlora.train.eval.EvalRun;
+import io.lcmlora.train.eval.EvalSweep;
 import io.lcmlora.train.eval.FeatureExtractors;
 import io.lcmlora.train.eval.PipelineGenerator;
 import io.lcmlora.train.eval.ReporterProgress;
 import io.lcmlora.train.eval.SweepLayout;
 import io.lcmlora.train.eval.SweepResults;
+import io.lcmlora.train.eval.SweepSetting;
+import io.lcmlora.train.parallel.Shard;
 import io.lcmlora.train.pretrain.Pretrain;
 import io.lcmlora.train.pretrain.PretrainConfig;
 import java.io.IOException;
@@ -25,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.DoubleSupplier;
 import java.util.stream.Stream;
 
 /**
@@ -36,15 +44,87 @@ import java.util.stream.Stream;
  * is skipped, so a rerun resumes after the last finished stage.
  */
 public final class DemoRun {
-    /** Demo options: train the teacher and classifier from scratch, prompts per style (0 = every held-out caption). */
-    public record Options(boolean fromScratch, int prompts) {
+    /**
+     * Demo options: train the teacher and classifier from scratch, prompts per style (0 = every held-out caption), and
+     * the DDIM and LCM step counts of the sweeps (null = those of {@code configs/demo/eval-*.yaml}); the report's
+     * ratios and grids need DDIM {@value #REQUIRED_DDIM_TEXT} and LCM {@value #REQUIRED_LCM_TEXT} steps.
+     */
+    public record Options(boolean fromScratch, int prompts, List<Integer> ddimSteps, List<Integer> lcmSteps) {
         public Options {
             if (prompts < 0 || prompts == 1) {
                 throw new IllegalArgumentException("--prompts must be 0 (all held-out captions) or >= 2 (FID needs a "
                         + "covariance), got " + prompts);
             }
+            ddimSteps = steps("--ddim-steps", ddimSteps, REQUIRED_DDIM);
+            lcmSteps = steps("--lcm-steps", lcmSteps, REQUIRED_LCM);
+        }
+
+        public Options(boolean fromScratch, int prompts) {
+            this(fromScratch, prompts, null, null);
+        }
+
+        private static List<Integer> steps(String flag, List<Integer> steps, List<Integer> required) {
+            if (steps == null) {
+                return null;
+            }
+            if (!steps.containsAll(required)) {
+                throw new IllegalArgumentException(flag + " must include " + required + " (the report's ratios and "
+                        + "grids use them), got " + steps);
+            }
+            if (steps.stream().anyMatch(n -> n < 1) || steps.stream().distinct().count() != steps.size()) {
+                throw new IllegalArgumentException(flag + " must be distinct step counts >= 1, got " + steps);
+            }
+            return List.copyOf(steps);
+        }
+
+        /** These options as {@link DemoWorker} arguments (before the stage name). */
+        List<String> toArgs() {
+            List<String> a = new ArrayList<>();
+            if (fromScratch) {
+                a.add("--from-scratch");
+            }
+            a.add("--prompts");
+            a.add(Integer.toString(prompts));
+            if (ddimSteps != null) {
+                a.add("--ddim-steps");
+                a.add(join(ddimSteps));
+            }
+            if (lcmSteps != null) {
+                a.add("--lcm-steps");
+                a.add(join(lcmSteps));
+            }
+            return a;
+        }
+
+        private static String join(List<Integer> steps) {
+            return String.join(",", steps.stream().map(String::valueOf).toList());
         }
     }
+
+    /** DDIM step counts the report needs: its ratios use 2, 4 and 50, the grids 4 and 50. */
+    static final List<Integer> REQUIRED_DDIM = List.of(2, 4, 50);
+    static final String REQUIRED_DDIM_TEXT = "2, 4 and 50";
+    /** LCM step counts the report needs: its ratios use 2 and 4, the grids 4. */
+    static final List<Integer> REQUIRED_LCM = List.of(2, 4);
+    static final String REQUIRED_LCM_TEXT = "2 and 4";
+
+    /** The engine's thread properties: the demo sets one of each unless the user chose. */
+    public static final String ENGINE_THREADS = "ai.djl.pytorch.num_threads";
+    public static final String ENGINE_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
+
+    /**
+     * Workers of the stage graph: the machine the demo is sized for has 2 cores, and each worker is one child JVM with
+     * one engine thread.
+     */
+    static final int WORKERS = 2;
+
+    /**
+     * Each style's teacher-only images are generated in this many shards, chained (one after another, never two of a
+     * style at once, so one process writes a setting's timing file), so that the worker that finishes distilling picks
+     * up the remaining shards: with the measured stage costs (README, demo section) 3 shards balance the two workers
+     * to within a minute.
+     */
+    static final int IMAGE_SHARDS = 3;
 
     /** A stage's work. */
     @FunctionalInterface
@@ -68,8 +148,12 @@ public final class DemoRun {
         }
     }
 
-    /** What happened to a stage. */
-    public record StageResult(String name, boolean skipped, double seconds) {}
+    /** What happened to a stage: skipped or run, when it started (seconds since the demo started) and for how long. */
+    public record StageResult(String name, boolean skipped, double start, double seconds) {
+        double end() {
+            return start + seconds;
+        }
+    }
 
     private final DemoPaths paths;
     private final Options options;
@@ -81,20 +165,34 @@ public final class DemoRun {
         this.out = out;
     }
 
-    /** Runs every stage in order (skipping finished ones) and prints the stage times and the total. */
+    /**
+     * Runs the stages (skipping finished ones): the setup stages one after another in this JVM, then the graph of the
+     * heavy stages on {@link #WORKERS} child JVMs ({@link #graph}), then the report; prints each stage's start, end and
+     * length, how much the graph's stages overlapped, and the total.
+     */
     public List<StageResult> run() throws IOException {
         if (!Files.isDirectory(paths.configs())) {
             throw new IOException(paths.configs() + " not found: run tools/lcm demo from the repository root");
         }
         long t0 = System.nanoTime();
-        List<StageResult> results = runStages(stages(), out);
-        double total = (System.nanoTime() - t0) / 1e9;
+        DoubleSupplier clock = () -> (System.nanoTime() - t0) / 1e9;
+        List<StageResult> results = new ArrayList<>(runStages(setup(), out, clock));
+        double graphStart = clock.getAsDouble();
+        List<StageResult> graph = StageGraph.run(graph(), WORKERS, out, clock);
+        double graphWall = clock.getAsDouble() - graphStart;
+        results.addAll(graph);
+        results.addAll(runStages(List.of(report()), out, clock));
+        double total = clock.getAsDouble();
         out.println();
-        out.println("stage times:");
+        out.println("stage times (seconds since the demo started; the heavy stages run " + WORKERS
+                + " at a time, each in its own JVM):");
         for (StageResult r : results) {
-            out.printf(Locale.ROOT, "  %-16s %s%n", r.name(), r.skipped() ? "skipped (output exists)"
-                    : String.format(Locale.ROOT, "%7.1f s", r.seconds()));
+            out.printf(Locale.ROOT, "  %-30s %s%n", r.name(), r.skipped() ? "skipped (output exists)"
+                    : String.format(Locale.ROOT, "%7.1f s  (%7.1f .. %7.1f)", r.seconds(), r.start(), r.end()));
         }
+        double busy = graph.stream().mapToDouble(StageResult::seconds).sum();
+        out.printf(Locale.ROOT, "  concurrent stages: %.1f s of stage time in %.1f s of wall time (%.1f s overlapped, "
+                + "%.2fx)%n", busy, graphWall, busy - graphWall, graphWall > 0 ? busy / graphWall : 0);
         out.println();
         out.print(Files.readString(paths.out().resolve(DemoReport.REPORT)));
         out.println();
@@ -104,32 +202,46 @@ public final class DemoRun {
         return results;
     }
 
-    /** Runs stages in order; each is skipped when its output exists, else run and timed. */
-    public static List<StageResult> runStages(List<Stage> stages, PrintStream out) throws IOException {
+    /** Runs stages in order on this thread; each is skipped when its output exists, else run and timed. */
+    public static List<StageResult> runStages(List<Stage> stages, PrintStream out, DoubleSupplier clock)
+            throws IOException {
         List<StageResult> results = new ArrayList<>();
         for (Stage s : stages) {
             if (s.done().test()) {
                 out.println("[" + s.name() + "] skipped: " + s.produces() + " exists");
-                results.add(new StageResult(s.name(), true, 0));
+                results.add(new StageResult(s.name(), true, clock.getAsDouble(), 0));
                 continue;
             }
             out.println("[" + s.name() + "] -> " + s.produces());
             out.flush();
-            long t = System.nanoTime();
-            s.action().run();
-            double sec = (System.nanoTime() - t) / 1e9;
-            if (!s.produced().test()) {
-                throw new IOException("stage " + s.name() + " finished but " + s.produces() + " is missing");
-            }
-            out.printf(Locale.ROOT, "[%s] done in %.1f s%n", s.name(), sec);
-            out.flush();
-            results.add(new StageResult(s.name(), false, sec));
+            results.add(runOne(s, out, clock));
         }
         return results;
     }
 
-    /** The demo's stages, in order. */
+    /** Runs one stage, checks that it left its output, prints and returns its time. */
+    static StageResult runOne(Stage s, PrintStream out, DoubleSupplier clock) throws IOException {
+        double start = clock.getAsDouble();
+        s.action().run();
+        double sec = clock.getAsDouble() - start;
+        if (!s.produced().test()) {
+            throw new IOException("stage " + s.name() + " finished but " + s.produces() + " is missing");
+        }
+        out.printf(Locale.ROOT, "[%s] done in %.1f s (%.1f .. %.1f)%n", s.name(), sec, start, start + sec);
+        out.flush();
+        return new StageResult(s.name(), false, start, sec);
+    }
+
+    /** Every stage in the order {@link #run} starts them (the graph's in list order). */
     public List<Stage> stages() {
+        List<Stage> s = new ArrayList<>(setup());
+        graph().forEach(n -> s.add(n.stage()));
+        s.add(report());
+        return s;
+    }
+
+    /** The setup stages, run one after another in this JVM: data, prep, and the classifier and teachers. */
+    List<Stage> setup() {
         String base = DemoPaths.STYLE_BASE;
         String fine = DemoPaths.STYLE_FINETUNE;
         List<Stage> s = new ArrayList<>();
@@ -144,17 +256,99 @@ public final class DemoRun {
                 () -> Files.isRegularFile(paths.classifier().resolve("model.safetensors")), this::classifier));
         s.add(new Stage("teacher-" + base, paths.teacher(base).toString(), () -> teacherDone(base), this::teacherBase));
         s.add(new Stage("teacher-" + fine, paths.teacher(fine).toString(), () -> teacherDone(fine), this::teacherFine));
-        s.add(new Stage("distill", loraFile().toString(), () -> Files.isRegularFile(loraFile()),
-                () -> Distiller.run(distillConfig(), out)));
-        for (String style : List.of(base, fine)) {
-            s.add(new Stage("eval-" + style, paths.eval(style).resolve("results.json").toString(),
-                    () -> evalDone(style), () -> EvalRun.run(
-                            evalConfig(style), PipelineGenerator::open, FeatureExtractors.standard(),
-                            new ReporterProgress(out, false), out)));
-        }
-        s.add(new Stage("report", paths.out().resolve(DemoReport.REPORT) + " and grids", this::reportDone,
-                () -> DemoReport.write(paths, evalConfig(base), evalConfig(fine), out)));
         return s;
+    }
+
+    /**
+     * The heavy stages and what each needs first:
+     * <ol>
+     *   <li>distill: the LCM-LoRA, from the twitter teacher;</li>
+     *   <li>teacher-images-STYLE-iofN: the teacher-only settings' images (DDIM, no adapter) of each style, which do not
+     *       need the LoRA, in {@link #IMAGE_SHARDS} chained shards, alongside distill;</li>
+     *   <li>eval-STYLE (once distill and its style's teacher images are done): the LoRA settings' images and every
+     *       setting's FID, interval and alignment (the whole {@code lcm eval}, finding the teacher images on disk); the
+     *       two styles' evals can run at once.</li>
+     * </ol>
+     * Each runs in a child JVM ({@link DemoWorker}), not on a thread of this one: DJL's grad mode is per thread (it is
+     * off only on the thread that loaded the engine, so inference on another thread would record autograd graphs),
+     * only one GradientCollector may be open per JVM (a static flag), and the static caches of the model code (Ops,
+     * TorchScriptCall) were written for one thread; a process also has its own engine thread pool and can be killed
+     * when the other worker fails. The cost is a JVM start and a model load per stage (seconds).
+     */
+    List<StageGraph.Node> graph() {
+        List<StageGraph.Node> g = new ArrayList<>();
+        g.add(new StageGraph.Node(new Stage(DISTILL, loraFile().toString(), () -> Files.isRegularFile(loraFile()),
+                child(DISTILL)), List.of()));
+        List<String> styles = List.of(DemoPaths.STYLE_BASE, DemoPaths.STYLE_FINETUNE);
+        Map<String, List<String>> shards = new LinkedHashMap<>();
+        for (int i = 0; i < IMAGE_SHARDS; i++) {
+            for (String style : styles) { // interleaved, so that both styles' shards go to whichever worker is free
+                List<String> before = shards.computeIfAbsent(style, k -> new ArrayList<>());
+                String name = teacherImagesStage(style, i);
+                g.add(new StageGraph.Node(new Stage(name, "shard " + i + "/" + IMAGE_SHARDS + " of the teacher-only "
+                        + "images in " + paths.eval(style), () -> teacherImagesDone(style), child(name), () -> true),
+                        before.isEmpty() ? List.of() : List.of(before.get(before.size() - 1))));
+                before.add(name);
+            }
+        }
+        for (String style : styles) {
+            List<String> after = new ArrayList<>(shards.get(style));
+            after.add(DISTILL);
+            g.add(new StageGraph.Node(new Stage("eval-" + style, paths.eval(style).resolve("results.json").toString(),
+                    () -> evalDone(style), child("eval-" + style)), after));
+        }
+        return g;
+    }
+
+    /** The report, last, in this JVM (it reads PNGs and JSON only). */
+    Stage report() {
+        return new Stage("report", paths.out().resolve(DemoReport.REPORT) + " and grids", this::reportDone,
+                () -> DemoReport.write(paths, evalConfig(DemoPaths.STYLE_BASE), evalConfig(DemoPaths.STYLE_FINETUNE), out));
+    }
+
+    static final String DISTILL = "distill";
+
+    static String teacherImagesStage(String style, int shard) {
+        return "teacher-images-" + style + "-" + shard + "of" + IMAGE_SHARDS;
+    }
+
+    /** A graph stage's action: {@link DemoWorker} runs {@link #runInProcess(String)} of the stage in a child JVM. */
+    private Action child(String stage) {
+        return () -> ChildJvm.run(stage, ChildJvm.command(DemoWorker.class.getName(), workerArgs(stage)), out);
+    }
+
+    /** The child JVM's arguments for a stage: this run's paths and options, then the stage's name. */
+    List<String> workerArgs(String stage) {
+        List<String> a = new ArrayList<>(List.of("--repo", paths.repo().toAbsolutePath().toString(),
+                "--out", paths.out().toAbsolutePath().toString()));
+        a.addAll(options.toArgs());
+        a.add(stage);
+        return a;
+    }
+
+    /** What a graph stage does, in this process (what its child JVM runs). */
+    void runInProcess(String stage) throws IOException {
+        if (stage.equals(DISTILL)) {
+            Distiller.run(distillConfig(), out);
+            return;
+        }
+        for (String style : List.of(DemoPaths.STYLE_BASE, DemoPaths.STYLE_FINETUNE)) {
+            if (stage.equals("eval-" + style)) {
+                EvalRun.run(evalConfig(style), PipelineGenerator::open, FeatureExtractors.standard(),
+                        new ReporterProgress(out, false), out);
+                return;
+            }
+            for (int i = 0; i < IMAGE_SHARDS; i++) {
+                if (stage.equals(teacherImagesStage(style, i))) {
+                    long n = EvalSweep.generateShard(teacherOnly(evalConfig(style)), PipelineGenerator::open,
+                            new ReporterProgress(out, false), new Shard(i, IMAGE_SHARDS));
+                    out.println(stage + ": " + n + " images in " + paths.eval(style));
+                    return;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no demo stage named '" + stage + "' runs in a worker; the stages are "
+                + graph().stream().map(StageGraph.Node::name).toList());
     }
 
     /** The final LoRA the distill stage exports. */
@@ -170,14 +364,97 @@ public final class DemoRun {
                 "output_dir=" + quote(paths.lora())));
     }
 
-    /** {@code configs/demo/eval-<style>.yaml} with the demo's paths. */
+    /**
+     * {@code configs/demo/eval-<style>.yaml} with the demo's paths, and the DDIM and LCM settings' step counts replaced
+     * by {@code --ddim-steps} / {@code --lcm-steps} when given; the result must have the steps the report needs.
+     */
     public EvalConfig evalConfig(String style) throws IOException {
-        return EvalConfig.load(paths.config("eval-" + style + ".yaml"), List.of(
+        Path file = paths.config("eval-" + style + ".yaml");
+        EvalConfig c = EvalConfig.load(file, List.of(
                 "models=[{name: teacher-" + style + ", path: " + quote(paths.teacher(style)) + "}]",
                 "adapters=[{name: lcm-lora, file: " + quote(loraFile()) + ", weight: 1.0}]",
                 "prompts=" + quote(paths.prompts(style)),
                 "features.weights=" + quote(paths.classifier()),
                 "output_dir=" + quote(paths.eval(style))));
+        return withSteps(c, file, options.ddimSteps(), options.lcmSteps());
+    }
+
+    /**
+     * {@code c} with every DDIM setting's steps replaced by {@code ddim} and every LCM setting's by {@code lcm} (null
+     * keeps the config's), checked to have the step counts the report needs ({@link #REQUIRED_DDIM} among the
+     * teacher-only DDIM settings, {@link #REQUIRED_LCM} among the LoRA's LCM settings).
+     */
+    static EvalConfig withSteps(EvalConfig c, Path file, List<Integer> ddim, List<Integer> lcm) {
+        List<EvalConfig.SettingSpec> settings = new ArrayList<>();
+        for (EvalConfig.SettingSpec s : c.settings()) {
+            List<Integer> steps = switch (s.scheduler()) {
+                case DDIM -> ddim != null ? ddim : s.steps();
+                case LCM -> lcm != null ? lcm : s.steps();
+                case TCD, EULER -> s.steps();
+            };
+            settings.add(new EvalConfig.SettingSpec(s.name(), s.model(), s.scheduler(), steps, s.guidance(),
+                    s.adapters(), s.timesteps(), s.spacing(), s.eta()));
+        }
+        EvalConfig out = withSettings(c, c.adapters(), settings);
+        requireSteps(out, file, SchedulerKind.DDIM, false, REQUIRED_DDIM);
+        requireSteps(out, file, SchedulerKind.LCM, true, REQUIRED_LCM);
+        return out;
+    }
+
+    private static void requireSteps(EvalConfig c, Path file, SchedulerKind kind, boolean adapter, List<Integer> need) {
+        List<Integer> have = SweepSetting.expand(c).stream()
+                .filter(s -> s.scheduler() == kind && s.adapters().isEmpty() != adapter).map(SweepSetting::steps).toList();
+        if (!have.containsAll(need)) {
+            throw new ConfigException("settings", file + ": the demo's report needs " + (adapter ? "LoRA " : "teacher ")
+                    + EvalConfig.schedulerName(kind) + " settings with " + need + " steps, the config has " + have);
+        }
+    }
+
+    /**
+     * The teacher-only part of a sweep (the settings with no adapter, and no adapters), what runs alongside the
+     * distillation: its images are the same files (names, prompts, seeds) as the full sweep's, which finds them on disk.
+     */
+    static EvalConfig teacherOnly(EvalConfig c) {
+        return withSettings(c, List.of(), c.settings().stream().filter(s -> s.adapters().isEmpty()).toList());
+    }
+
+    private static EvalConfig withSettings(EvalConfig c, List<EvalConfig.AdapterSpec> adapters,
+            List<EvalConfig.SettingSpec> settings) {
+        return new EvalConfig(c.models(), adapters, c.prompts(), c.seeds(), c.imagesPerPrompt(), c.width(), c.height(),
+                c.batchSize(), c.negativePrompt(), c.device(), c.precision(), c.features(), c.referenceStats(), settings,
+                c.outputDir(), c.gridPrompts(), c.clipScore(), c.bootstrap());
+    }
+
+    /** Every image of the style's teacher-only settings is on disk. */
+    private boolean teacherImagesDone(String style) throws IOException {
+        EvalConfig c = teacherOnly(evalConfig(style));
+        if (!Files.isRegularFile(Path.of(c.prompts()))) {
+            return false;
+        }
+        List<EvalPrompt> prompts = EvalPrompts.read(Path.of(c.prompts()));
+        SweepLayout layout = new SweepLayout(Path.of(c.outputDir()));
+        for (SweepSetting s : SweepSetting.expand(c)) {
+            for (SweepLayout.Image img : layout.images(s, prompts, c.seeds(), c.imagesPerPrompt())) {
+                if (!SweepLayout.done(img.file())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * One engine (PyTorch) thread per process unless the user chose otherwise (before the engine starts): the demo's
+     * models are so small that each op is microseconds, and on a busy 2-core machine a 2-thread OpenMP team waits for
+     * a descheduled thread on every op (measured: DDIM 50 steps of one 32 px image, 82 s with 2 threads vs 4 s with 1).
+     * The demo's parallelism is its two worker processes instead.
+     */
+    public static void oneEngineThread() {
+        for (String key : new String[] {ENGINE_THREADS, ENGINE_INTEROP_THREADS}) {
+            if (System.getProperty(key) == null) {
+                System.setProperty(key, "1");
+            }
+        }
     }
 
     /** A from-scratch teacher stage's config ({@code configs/demo/<file>}) with the demo's paths. */
@@ -205,14 +482,21 @@ public final class DemoRun {
     }
 
     /**
-     * The sweep's results exist, are of the current prompt count (a prep with other --prompts redoes the eval) and of
-     * the current format (older results without intervals are redone; their images and features are reused).
+     * The sweep's results exist and are of the current prompt count, images per prompt and settings (a prep with other
+     * --prompts, or other steps, redoes the eval) and of the current format (older results without intervals are
+     * redone; their images and features are reused).
      */
     private boolean evalDone(String style) throws IOException {
-        Path results = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
-        return Files.isRegularFile(results)
-                && SweepResults.fromJson(Files.readString(results)).promptCount() == promptsWanted()
-                && SweepResults.fromJson(Files.readString(results)).version() == SweepResults.VERSION;
+        Path file = paths.eval(style).resolve(SweepLayout.RESULTS_JSON);
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        SweepResults r = SweepResults.fromJson(Files.readString(file));
+        EvalConfig c = evalConfig(style);
+        return r.version() == SweepResults.VERSION && r.promptCount() == promptsWanted()
+                && r.imagesPerPrompt() == c.imagesPerPrompt()
+                && r.settings().stream().map(SweepResults.Setting::name).toList()
+                        .equals(SweepSetting.expand(c).stream().map(SweepSetting::name).toList());
     }
 
     /** The report is newer than both sweeps' results. */

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lcmlora.schedule.SchedulerKind;
+import io.lcmlora.train.config.ConfigException;
 import io.lcmlora.train.config.EvalConfig;
 import io.lcmlora.train.config.TrainConfig;
 import io.lcmlora.train.distill.Distiller;
 import io.lcmlora.train.eval.EvalPrompt;
 import io.lcmlora.train.eval.EvalPrompts;
+import io.lcmlora.train.eval.SweepSetting;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -53,23 +55,23 @@ class DemoRunTest {
                     outputs.add("c");
                 }));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        List<DemoRun.StageResult> r = DemoRun.runStages(stages, new PrintStream(log, true, StandardCharsets.UTF_8));
+        List<DemoRun.StageResult> r = DemoRun.runStages(stages, new PrintStream(log, true, StandardCharsets.UTF_8), () -> 0);
         assertEquals(List.of("b", "c"), ran);
         assertEquals(List.of(true, false, false), r.stream().map(DemoRun.StageResult::skipped).toList());
         assertTrue(log.toString(StandardCharsets.UTF_8).contains("[a] skipped: A exists"));
 
         ran.clear();
-        DemoRun.runStages(stages, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        DemoRun.runStages(stages, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0);
         assertEquals(List.of(), ran, "a second run skips every stage");
 
         DemoRun.Stage broken = new DemoRun.Stage("d", "D", () -> false, () -> {});
         IOException e = assertThrows(IOException.class, () -> DemoRun.runStages(List.of(broken),
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)));
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0));
         assertTrue(e.getMessage().contains("D is missing"), e.getMessage());
 
         // a stage whose skip test differs from its output check (fetch: skipped once the data is built)
         DemoRun.Stage fetch = new DemoRun.Stage("f", "F", () -> false, () -> outputs.add("f"), () -> outputs.contains("f"));
-        DemoRun.runStages(List.of(fetch), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        DemoRun.runStages(List.of(fetch), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8), () -> 0);
         assertTrue(outputs.contains("f"));
     }
 
@@ -93,11 +95,74 @@ class DemoRunTest {
             assertEquals(out.resolve("prep/prompts-" + style + ".jsonl").toString(), e.prompts());
             assertEquals(out.resolve("classifier").toString(), e.features().weights());
             assertEquals(out.resolve("eval-" + style).toString(), e.outputDir());
-            assertEquals(List.of(1, 2, 4, 8, 25, 50), e.settings().get(0).steps());
+            assertEquals(List.of(1, 2, 4, 50), e.settings().get(0).steps());
             assertEquals(SchedulerKind.DDIM, e.settings().get(0).scheduler());
-            assertEquals(List.of(1, 2, 4, 8), e.settings().get(1).steps());
+            assertEquals(List.of(1, 2, 4), e.settings().get(1).steps());
             assertEquals(List.of("lcm-lora"), e.settings().get(1).adapters());
         }
+    }
+
+    /** The default settings are what the report needs plus DDIM 1 and LCM 1; more steps are an opt-in. */
+    @Test
+    void settingsAreTheConfigsUnlessStepsAreChosenAndMustKeepTheReportsInputs() throws IOException {
+        Path out = tmp.resolve("o");
+        DemoRun more = new DemoRun(paths(out), new DemoRun.Options(false, 10, List.of(1, 2, 4, 8, 25, 50),
+                List.of(1, 2, 4, 8)), System.out);
+        EvalConfig e = more.evalConfig("google");
+        assertEquals(List.of("teacher-ddim-1steps", "teacher-ddim-2steps", "teacher-ddim-4steps", "teacher-ddim-8steps",
+                "teacher-ddim-25steps", "teacher-ddim-50steps", "lcm-lora-1steps", "lcm-lora-2steps", "lcm-lora-4steps",
+                "lcm-lora-8steps"), SweepSetting.expand(e).stream().map(SweepSetting::name).toList());
+        assertEquals(5.0, e.settings().get(0).guidance().get(0), "the rest of the setting is the config's");
+
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> new DemoRun.Options(false, 10, List.of(1, 2, 4, 25), null));
+        assertEquals("--ddim-steps must include [2, 4, 50] (the report's ratios and grids use them), got [1, 2, 4, 25]",
+                missing.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new DemoRun.Options(false, 10, null, List.of(1, 4)));
+
+        // a config without the report's steps is an error naming the file
+        EvalConfig c = new DemoRun(paths(out), new DemoRun.Options(false, 10), System.out).evalConfig("twitter");
+        ConfigException bad = assertThrows(ConfigException.class,
+                () -> DemoRun.withSteps(c, Path.of("eval-x.yaml"), null, List.of(1, 2, 8)));
+        assertEquals("settings: eval-x.yaml: the demo's report needs LoRA lcm settings with [2, 4] steps, the config "
+                + "has [1, 2, 8]", bad.getMessage());
+
+        // the teacher-only part: no adapters, the DDIM settings under the full sweep's names (same image files)
+        EvalConfig t = DemoRun.teacherOnly(c).requireRunnable();
+        assertEquals(List.of(), t.adapters());
+        assertEquals(List.of("teacher-ddim-1steps", "teacher-ddim-2steps", "teacher-ddim-4steps", "teacher-ddim-50steps"),
+                SweepSetting.expand(t).stream().map(SweepSetting::name).toList());
+        assertEquals(c.outputDir(), t.outputDir());
+    }
+
+    /** The heavy stages: distill alongside the teacher images (chained per style), each eval after both. */
+    @Test
+    void theGraphRunsTheTeacherImagesAlongsideDistillAndEachEvalAfterBoth() {
+        DemoRun run = new DemoRun(paths(tmp.resolve("o")), new DemoRun.Options(false, 10), System.out);
+        java.util.Map<String, List<String>> after = new java.util.LinkedHashMap<>();
+        run.graph().forEach(n -> after.put(n.name(), n.after()));
+        assertEquals(List.of(), after.get("distill"));
+        assertEquals(List.of(), after.get("teacher-images-twitter-0of3"));
+        assertEquals(List.of(), after.get("teacher-images-google-0of3"));
+        assertEquals(List.of("teacher-images-google-1of3"), after.get("teacher-images-google-2of3"));
+        assertEquals(List.of("teacher-images-twitter-0of3", "teacher-images-twitter-1of3", "teacher-images-twitter-2of3",
+                "distill"), after.get("eval-twitter"));
+        assertEquals(List.of("teacher-images-google-0of3", "teacher-images-google-1of3", "teacher-images-google-2of3",
+                "distill"), after.get("eval-google"));
+    }
+
+    /** The child JVM gets this run's paths and options back from its arguments. */
+    @Test
+    void workerArgumentsRoundTrip() {
+        DemoPaths p = paths(tmp.resolve("o"));
+        DemoRun.Options o = new DemoRun.Options(true, 12, List.of(50, 4, 2), List.of(2, 4, 8));
+        DemoWorker.Invocation inv = DemoWorker.parse(new DemoRun(p, o, System.out).workerArgs("eval-google"));
+        assertEquals(new DemoPaths(p.repo().toAbsolutePath(), p.out().toAbsolutePath()), inv.paths());
+        assertEquals(o, inv.options());
+        assertEquals("eval-google", inv.stage());
+        assertEquals(new DemoRun.Options(false, 0), DemoWorker.parse(new DemoRun(p, new DemoRun.Options(false, 0),
+                System.out).workerArgs("distill")).options());
+        assertThrows(IllegalArgumentException.class, () -> DemoWorker.parse(List.of("--out", "x", "distill")));
     }
 
     @Test
@@ -126,6 +191,8 @@ class DemoRunTest {
         DemoRun run = new DemoRun(new DemoPaths(repo, out), new DemoRun.Options(false, 3), System.out);
         List<String> names = run.stages().stream().map(DemoRun.Stage::name).toList();
         assertEquals(List.of("fetch", "data", "prep", "classifier", "teacher-twitter", "teacher-google", "distill",
+                "teacher-images-twitter-0of3", "teacher-images-google-0of3", "teacher-images-twitter-1of3",
+                "teacher-images-google-1of3", "teacher-images-twitter-2of3", "teacher-images-google-2of3",
                 "eval-twitter", "eval-google", "report"), names);
         assertEquals(List.of(), done(run), "nothing is done in an empty folder");
 
