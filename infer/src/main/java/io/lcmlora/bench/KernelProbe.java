@@ -32,25 +32,32 @@ public final class KernelProbe {
             NDArray b = m.zeros(new Shape(160));
             NDArray lw = m.ones(new Shape(320));
             NDArray lb = m.zeros(new Shape(320));
-            double[] ms = new double[rounds];
-            for (int r = -1; r < rounds; r++) {
-                long s = System.nanoTime();
-                try (NDScope scope = new NDScope()) {
-                    for (int k = 0; k < 4; k++) {
-                        Ops.silu(x);
-                        Ops.gelu(t);
-                        Ops.groupNorm(x, 32, w, b, 1e-5);
-                        Ops.layerNorm(t, lw, lb, 1e-5);
-                        t.softmax(-1);
-                    }
+            return medianMs(rounds, () -> {
+                for (int k = 0; k < 4; k++) {
+                    Ops.silu(x);
+                    Ops.gelu(t);
+                    Ops.groupNorm(x, 32, w, b, 1e-5);
+                    Ops.layerNorm(t, lw, lb, 1e-5);
+                    t.softmax(-1);
                 }
-                if (r >= 0) {
-                    ms[r] = (System.nanoTime() - s) / 1e6;
-                }
-            }
-            Arrays.sort(ms);
-            return ms[rounds / 2];
+            });
         }
+    }
+
+    /** Median wall milliseconds of {@code rounds} runs of {@code round}, each in its own scope, after one warm-up run. */
+    private static double medianMs(int rounds, Runnable round) {
+        double[] ms = new double[rounds];
+        for (int r = -1; r < rounds; r++) {
+            long s = System.nanoTime();
+            try (NDScope scope = new NDScope()) {
+                round.run();
+            }
+            if (r >= 0) {
+                ms[r] = (System.nanoTime() - s) / 1e6;
+            }
+        }
+        Arrays.sort(ms);
+        return ms[rounds / 2];
     }
 
     /** Median milliseconds of one round of Linear layers at UNet token shapes [N, in] x [out, in] (after one warm-up). */
@@ -64,20 +71,11 @@ public final class KernelProbe {
                 args[i] = new NDArray[] {m.randomNormal(new Shape(s[0], s[1])), m.randomNormal(new Shape(s[2], s[1])),
                     m.randomNormal(new Shape(s[2]))};
             }
-            double[] ms = new double[rounds];
-            for (int r = -1; r < rounds; r++) {
-                long t = System.nanoTime();
-                try (NDScope scope = new NDScope()) {
-                    for (NDArray[] a : args) {
-                        Ops.linear(a[0], a[1], a[2]);
-                    }
+            return medianMs(rounds, () -> {
+                for (NDArray[] a : args) {
+                    Ops.linear(a[0], a[1], a[2]);
                 }
-                if (r >= 0) {
-                    ms[r] = (System.nanoTime() - t) / 1e6;
-                }
-            }
-            Arrays.sort(ms);
-            return ms[rounds / 2];
+            });
         }
     }
 
