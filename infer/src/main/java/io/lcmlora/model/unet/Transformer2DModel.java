@@ -56,13 +56,18 @@ public final class Transformer2DModel {
         return projIn.forward(t).transpose(0, 2, 3, 1).reshape(b, h * w, inner);
     }
 
-    /** proj_out and the residual: [B, H*W, inner] -> [B, C, H, W] + x. */
+    /**
+     * proj_out and the residual: [B, H*W, inner] -> [B, C, H, W] + x. The projection comes back as a channels-last
+     * strided view; the sum is taken as {@code x + t} so that it gets x's contiguous NCHW layout (an element-wise result
+     * takes its first operand's layout). As {@code t + x} it stayed channels-last, and every later conv in the block
+     * then copied its weight to channels-last on each call (diffusers makes the view contiguous here instead).
+     */
     private NDArray projectOut(NDArray t, NDArray x, long b, long c, long h, long w) {
         if (linear) {
             t = projOut.forward(t).reshape(b, h, w, c).transpose(0, 3, 1, 2); // [B, H*W, C] -> [B, C, H, W]
         } else {
             t = projOut.forward(t.reshape(b, h, w, inner).transpose(0, 3, 1, 2));
         }
-        return t.add(x);
+        return x.add(t); // x + t == t + x bit for bit; the NCHW layout of x
     }
 }
