@@ -45,6 +45,8 @@ import java.util.Map;
  *       would), cached beside them under the same kind of key; FID against the reference (its square root taken
  *       once), with both sample counts and the warnings.</li>
  *   <li>With a {@code clip_score} block, each image's CLIP score against its own prompt, cached beside the images.</li>
+ *   <li>With a colour column ({@code colour_bins}), each image's colour distance to its prompt's own reference
+ *       images ({@link ColourFidelity}).</li>
  *   <li>The bootstrap over prompts ({@link PromptBootstrap}): every FID and CLIP score recomputed on the same
  *       resamples of prompts (with their generated and reference images), giving each value's interval and the
  *       replicates that bound ratios.</li>
@@ -105,7 +107,10 @@ public final class EvalSweep {
             List<FeatureTable> tables = new ArrayList<>();
             List<double[]> clipScores = new ArrayList<>();
             List<double[]> alignments = new ArrayList<>();
+            List<double[]> colours = new ArrayList<>();
             int[] labels = labels(extractor);
+            ColourFidelity colour = colourFidelity();
+            List<long[]> colourRefs = colour == null ? null : referenceColours(colour);
             List<FidStats.Report> reports = new ArrayList<>();
             for (SweepSetting s : settings) {
                 FeatureTable table = settingFeatures(s, extractor);
@@ -114,14 +119,16 @@ public final class EvalSweep {
                 reports.add(report);
                 clipScores.add(config.clipScore() == null ? null : clipScores(s, clip));
                 alignments.add(labels == null ? null : alignment(s, extractor, labels));
+                colours.add(colour == null ? null : colourDistances(s, colour, colourRefs));
                 writeGrid(s);
                 progress.message(String.format(Locale.ROOT, "%s: FID %.3f (%d samples vs %d reference)", s.name(),
                         report.fid(), report.samplesB(), report.samplesA()));
             }
-            Intervals iv = bootstrap(ref, tables, clipScores, alignments);
+            Intervals iv = bootstrap(ref, tables, clipScores, alignments, colours);
             List<SweepResults.Setting> rows = new ArrayList<>();
             for (int i = 0; i < settings.size(); i++) {
-                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i), iv, i);
+                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i),
+                        colours.get(i), iv, i);
                 rows.add(row);
                 if (iv != null) {
                     progress.message(String.format(Locale.ROOT, "%s: FID %s %s%s", row.name(), SweepResults.fid(row.fid()),
@@ -142,7 +149,7 @@ public final class EvalSweep {
                             + config.clipScore().vision() + ", text " + config.clipScore().text(),
                     labels == null ? null : "prompt alignment: the classifier's probability of the prompt's own label "
                             + "(mean over images)",
-                    rows);
+                    rows, colour == null ? null : colour.describe());
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_JSON), results.toJson());
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_MD), results.toMarkdown());
             writePlot(results);
@@ -151,7 +158,7 @@ public final class EvalSweep {
     }
 
     /** Bootstrap replicates per setting: FID and CLIP score on the same resamples of prompts. */
-    private record Intervals(double[][] fid, double[][] clip, double[][] align, double level) {}
+    private record Intervals(double[][] fid, double[][] clip, double[][] align, double[][] colour, double level) {}
 
     /**
      * The bootstrap over prompts ({@link PromptBootstrap}): per resample the reference moments of the drawn prompts'
@@ -159,7 +166,7 @@ public final class EvalSweep {
      * draw. Null when {@code bootstrap.resamples} is 0 or there are fewer than 2 prompts.
      */
     private Intervals bootstrap(ReferenceStats ref, List<FeatureTable> tables, List<double[]> clipScores,
-            List<double[]> alignments) {
+            List<double[]> alignments, List<double[]> colours) {
         EvalConfig.BootstrapConfig bc = config.bootstrap();
         if (bc.resamples() == 0 || prompts.size() < 2) {
             return null;
@@ -170,6 +177,7 @@ public final class EvalSweep {
         double[][] fid = new double[tables.size()][bc.resamples()];
         double[][] clip = new double[tables.size()][bc.resamples()];
         double[][] align = new double[tables.size()][bc.resamples()];
+        double[][] colour = new double[tables.size()][bc.resamples()];
         FrechetDistance.Reference fixed = ref.table() == null ? new FrechetDistance.Reference(ref.stats()) : null;
         for (int b = 0; b < counts.length; b++) {
             FrechetDistance.Reference r = fixed;
@@ -185,9 +193,10 @@ public final class EvalSweep {
                 fid[i][b] = r.distance(m.mean(), m.covariance()).value();
                 clip[i][b] = clipScores.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(clipScores.get(i), w);
                 align[i][b] = alignments.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(alignments.get(i), w);
+                colour[i][b] = colours.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(colours.get(i), w);
             }
         }
-        return new Intervals(fid, clip, align, bc.level());
+        return new Intervals(fid, clip, align, colour, bc.level());
     }
 
     // ---- 1-2. generation ----
@@ -537,7 +546,7 @@ public final class EvalSweep {
     // ---- 5. outputs ----
 
     private SweepResults.Setting row(SweepSetting s, FidStats.Report report, double[] clipScores, double[] alignment,
-            Intervals iv, int i) throws IOException {
+            double[] colours, Intervals iv, int i) throws IOException {
         double[] t = timing(s);
         List<SweepResults.Adapter> adapters = s.adapters().stream()
                 .map(a -> new SweepResults.Adapter(a.name(), a.file(), a.weight())).toList();
@@ -549,12 +558,16 @@ public final class EvalSweep {
                 : SweepResults.Interval.of(PromptBootstrap.centred(clip, iv.clip()[i], iv.level()));
         SweepResults.Interval alignInterval = iv == null || alignment == null ? null
                 : SweepResults.Interval.of(PromptBootstrap.centred(align, iv.align()[i], iv.level()));
+        Double colour = mean(colours);
+        SweepResults.Interval colourInterval = iv == null || colours == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.centred(colour, iv.colour()[i], iv.level()));
         return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
                 s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), fidInterval, report.samplesB(),
                 report.samplesA(), prompts.size(), clip, clipInterval, align, alignInterval, s.name(),
                 layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
                 report.warnings(), iv == null ? null : iv.fid()[i], iv == null || clipScores == null ? null : iv.clip()[i],
-                iv == null || alignment == null ? null : iv.align()[i]);
+                iv == null || alignment == null ? null : iv.align()[i], colour, colourInterval,
+                iv == null || colours == null ? null : iv.colour()[i], colourByLabel(s, colours));
     }
 
     private static Double mean(double[] v) {
@@ -566,6 +579,106 @@ public final class EvalSweep {
             sum += x;
         }
         return sum / v.length;
+    }
+
+    // ---- colour fidelity ----
+
+    /**
+     * The colour column's histograms, or null without one: {@code colour_bins} 0 is off; left out, it is on (5 bins)
+     * when every prompt names its own reference images; a number with a prompt lacking them is an error.
+     */
+    private ColourFidelity colourFidelity() {
+        Integer bins = config.colourBins();
+        if (bins != null && bins == 0) {
+            return null;
+        }
+        EvalPrompt bare = prompts.stream().filter(p -> p.ownReferences() == 0).findFirst().orElse(null);
+        if (bare != null) {
+            if (bins == null) {
+                return null;
+            }
+            throw new IllegalArgumentException("colour_bins: " + bins + " asks for the colour column, but " + config.prompts()
+                    + " prompt " + bare.index() + " names no reference image of its own (\"references\" with "
+                    + "\"own_references\" > 0); give every prompt one, or set colour_bins: 0");
+        }
+        return new ColourFidelity(bins == null ? ColourFidelity.DEFAULT_BINS : bins);
+    }
+
+    /** Each prompt's pooled colour histogram of its own reference images. */
+    private List<long[]> referenceColours(ColourFidelity colour) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        for (EvalPrompt p : prompts) {
+            long[] counts = new long[colour.bins() * colour.bins() * colour.bins()];
+            for (Path r : p.ownReferenceImages()) {
+                colour.add(counts, ImageFolder.read(r));
+            }
+            out.add(counts);
+        }
+        return out;
+    }
+
+    /** Per-image colour distance of a setting's images to their prompt's own references (cheap: not cached). */
+    private double[] colourDistances(SweepSetting s, ColourFidelity colour, List<long[]> refs) throws IOException {
+        List<SweepLayout.Image> images = images(s);
+        int[] pos = promptPositions(images);
+        double[] out = new double[images.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ColourFidelity.distance(colour.counts(ImageFolder.read(images.get(i).file())), refs.get(pos[i]));
+        }
+        return out;
+    }
+
+    /**
+     * The colour distance per prompt label (in order of first appearance), each with an interval from its own
+     * bootstrap of that label's prompts; empty without labels or a colour column.
+     */
+    private List<SweepResults.LabelScore> colourByLabel(SweepSetting s, double[] colours) {
+        return colours == null ? List.of() : byLabel(prompts, promptPositions(images(s)), colours, config.bootstrap());
+    }
+
+    /**
+     * Per-image {@code values} (image i of prompt {@code pos[i]}) averaged per prompt label, each with the interval of
+     * a bootstrap of that label's prompts alone; empty when a prompt has no label.
+     */
+    static List<SweepResults.LabelScore> byLabel(List<EvalPrompt> prompts, int[] pos, double[] colours,
+            EvalConfig.BootstrapConfig bc) {
+        if (prompts.stream().anyMatch(p -> p.label() == null)) {
+            return List.of();
+        }
+        Map<String, List<Integer>> byLabel = new LinkedHashMap<>();
+        for (int p = 0; p < prompts.size(); p++) {
+            byLabel.computeIfAbsent(prompts.get(p).label(), k -> new ArrayList<>()).add(p);
+        }
+        List<SweepResults.LabelScore> out = new ArrayList<>();
+        for (Map.Entry<String, List<Integer>> e : byLabel.entrySet()) {
+            // 1. the label's prompts renumbered 0..n-1; images of other labels get weight 0
+            int[] local = new int[prompts.size()];
+            java.util.Arrays.fill(local, -1);
+            for (int k = 0; k < e.getValue().size(); k++) {
+                local[e.getValue().get(k)] = k;
+            }
+            double[] ones = new double[colours.length];
+            for (int i = 0; i < colours.length; i++) {
+                ones[i] = local[pos[i]] >= 0 ? 1 : 0;
+            }
+            double mean = PromptBootstrap.weightedMean(colours, ones);
+            // 2. resamples of those prompts alone
+            SweepResults.Interval interval = null;
+            if (bc.resamples() > 0 && e.getValue().size() > 1) {
+                int[][] counts = PromptBootstrap.resamples(e.getValue().size(), bc.resamples(), bc.seed());
+                double[] reps = new double[counts.length];
+                for (int b = 0; b < counts.length; b++) {
+                    double[] w = new double[colours.length];
+                    for (int i = 0; i < colours.length; i++) {
+                        w[i] = local[pos[i]] >= 0 ? counts[b][local[pos[i]]] : 0;
+                    }
+                    reps[b] = PromptBootstrap.weightedMean(colours, w);
+                }
+                interval = SweepResults.Interval.of(PromptBootstrap.centred(mean, reps, bc.level()));
+            }
+            out.add(new SweepResults.LabelScore(e.getKey(), e.getValue().size(), mean, interval));
+        }
+        return out;
     }
 
     // ---- prompt alignment ----
