@@ -172,9 +172,12 @@ public final class DemoReport {
         sb.append("| sampler | steps | FID twitter teacher | ").append(level).append(" interval | FID google fine-tune "
                 + "(LoRA never saw it) | ").append(level).append(" interval | ")
                 .append(align ? "alignment twitter [" + level + "] | alignment google [" + level + "] | " : "")
-                .append(colour ? "colour distance twitter [" + level + "] | colour distance google [" + level + "] | " : "")
+                .append(colour ? "colour distance twitter [" + level + "] | colour distance google [" + level + "] | "
+                        + String.format(Locale.ROOT, "colour diversity twitter [%s] (references %.3f) | colour diversity "
+                        + "google [%s] (references %.3f) | ", level, base.results().referenceColourDiversity(), level,
+                        finetune.results().referenceColourDiversity()) : "")
                 .append("samples (per setting / reference) | s/image |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|").append(align ? "---:|---:|" : "").append(colour ? "---:|---:|" : "")
+        sb.append("|---|---:|---:|---:|---:|---:|").append(align ? "---:|---:|" : "").append(colour ? "---:|---:|---:|---:|" : "")
                 .append("---:|---:|\n");
         for (SweepSetting s : SweepSetting.expand(base.config())) {
             SweepResults.Setting rb = base.result(s.scheduler(), s.steps());
@@ -185,7 +188,8 @@ public final class DemoReport {
             sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s%s%s | %s |%n", sampler, s.steps(),
                     fid(rb), interval(rb), fid(rf), interval(rf),
                     align ? alignment(rb) + " | " + alignment(rf) + " | " : "",
-                    colour ? colour(rb) + " | " + colour(rf) + " | " : "", counts(rb, rf),
+                    colour ? colour(rb) + " | " + colour(rf) + " | " + diversity(rb) + " | " + diversity(rf) + " | " : "",
+                    counts(rb, rf),
                     rb == null || rb.secondsPerImage() == null ? "-"
                             : String.format(Locale.ROOT, "%.3f", rb.secondsPerImage())));
         }
@@ -252,6 +256,11 @@ public final class DemoReport {
     /** The mean colour distance to the prompts' own references with its interval, e.g. "0.312 [0.296, 0.330]". */
     private static String colour(SweepResults.Setting r) {
         return r == null ? "-" : withInterval(r.colour(), r.colourInterval(), "%.3f");
+    }
+
+    /** The mean colour diversity across prompts with its interval. */
+    private static String diversity(SweepResults.Setting r) {
+        return r == null ? "-" : withInterval(r.colourDiversity(), r.colourDiversityInterval(), "%.3f");
     }
 
     /** A value and its interval in one number format, "-" for no value. */

@@ -1,6 +1,8 @@
 package io.lcmlora.train.eval;
 
 import java.awt.image.BufferedImage;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * The colour-fidelity score the FID and alignment columns cannot give: how far a generated image's colours are from
@@ -108,6 +110,53 @@ public final class ColourFidelity {
     /** The histogram of one image's non-background pixels. */
     public long[] counts(BufferedImage img) {
         return add(new long[bins * bins * bins], img);
+    }
+
+    /**
+     * Colour diversity across prompts, per image: the mean {@link #distance} from image i's histogram to those of the
+     * images of every other prompt with the same label ({@code labels[prompt]}; all other prompts when labels is null
+     * or i's label has no other prompt). A prompt answered in the same colours as its neighbours (every flag drawn as
+     * one red blob) scores low whatever its own reference looks like; the references' own diversity, computed the same
+     * way, is the value to compare with.
+     *
+     * @param hists one histogram per image
+     * @param prompt each image's prompt position
+     * @param labels each prompt position's label, or null
+     */
+    public static double[] diversity(List<long[]> hists, int[] prompt, String[] labels) {
+        int n = hists.size();
+        if (prompt.length != n) {
+            throw new IllegalArgumentException(n + " histograms and " + prompt.length + " prompt positions");
+        }
+        double[][] d = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) {
+                d[i][j] = d[j][i] = distance(hists.get(i), hists.get(j));
+            }
+        }
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            double sameSum = 0;
+            int same = 0;
+            double allSum = 0;
+            int all = 0;
+            for (int j = 0; j < n; j++) {
+                if (prompt[j] == prompt[i]) {
+                    continue;
+                }
+                allSum += d[i][j];
+                all++;
+                if (labels != null && Objects.equals(labels[prompt[j]], labels[prompt[i]])) {
+                    sameSum += d[i][j];
+                    same++;
+                }
+            }
+            if (all == 0) {
+                throw new IllegalArgumentException("colour diversity needs images of at least two prompts");
+            }
+            out[i] = same > 0 ? sameSum / same : allSum / all;
+        }
+        return out;
     }
 
     /** Total variation between the normalised histograms (see the class comment for empty ones). */

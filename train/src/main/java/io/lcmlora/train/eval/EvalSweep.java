@@ -46,7 +46,7 @@ import java.util.Map;
  *       once), with both sample counts and the warnings.</li>
  *   <li>With a {@code clip_score} block, each image's CLIP score against its own prompt, cached beside the images.</li>
  *   <li>With a colour column ({@code colour_bins}), each image's colour distance to its prompt's own reference
- *       images ({@link ColourFidelity}).</li>
+ *       images and its colour diversity against the other prompts' images ({@link ColourFidelity}).</li>
  *   <li>The bootstrap over prompts ({@link PromptBootstrap}): every FID and CLIP score recomputed on the same
  *       resamples of prompts (with their generated and reference images), giving each value's interval and the
  *       replicates that bound ratios.</li>
@@ -108,9 +108,14 @@ public final class EvalSweep {
             List<double[]> clipScores = new ArrayList<>();
             List<double[]> alignments = new ArrayList<>();
             List<double[]> colours = new ArrayList<>();
+            List<double[]> diversities = new ArrayList<>();
             int[] labels = labels(extractor);
             ColourFidelity colour = colourFidelity();
             List<long[]> colourRefs = colour == null ? null : referenceColours(colour);
+            String[] promptLabels = prompts.stream().anyMatch(p -> p.label() == null) ? null
+                    : prompts.stream().map(EvalPrompt::label).toArray(String[]::new);
+            int[] own = java.util.stream.IntStream.range(0, prompts.size()).toArray();
+            double[] refDiversity = colour == null ? null : ColourFidelity.diversity(colourRefs, own, promptLabels);
             List<FidStats.Report> reports = new ArrayList<>();
             for (SweepSetting s : settings) {
                 FeatureTable table = settingFeatures(s, extractor);
@@ -119,16 +124,19 @@ public final class EvalSweep {
                 reports.add(report);
                 clipScores.add(config.clipScore() == null ? null : clipScores(s, clip));
                 alignments.add(labels == null ? null : alignment(s, extractor, labels));
-                colours.add(colour == null ? null : colourDistances(s, colour, colourRefs));
+                List<long[]> hists = colour == null ? null : colourHistograms(s, colour);
+                colours.add(colour == null ? null : colourDistances(s, hists, colourRefs));
+                diversities.add(colour == null ? null
+                        : ColourFidelity.diversity(hists, promptPositions(images(s)), promptLabels));
                 writeGrid(s);
                 progress.message(String.format(Locale.ROOT, "%s: FID %.3f (%d samples vs %d reference)", s.name(),
                         report.fid(), report.samplesB(), report.samplesA()));
             }
-            Intervals iv = bootstrap(ref, tables, clipScores, alignments, colours);
+            Intervals iv = bootstrap(ref, tables, clipScores, alignments, colours, diversities);
             List<SweepResults.Setting> rows = new ArrayList<>();
             for (int i = 0; i < settings.size(); i++) {
                 SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i),
-                        colours.get(i), iv, i);
+                        colours.get(i), diversities.get(i), iv, i);
                 rows.add(row);
                 if (iv != null) {
                     progress.message(String.format(Locale.ROOT, "%s: FID %s %s%s", row.name(), SweepResults.fid(row.fid()),
@@ -149,7 +157,8 @@ public final class EvalSweep {
                             + config.clipScore().vision() + ", text " + config.clipScore().text(),
                     labels == null ? null : "prompt alignment: the classifier's probability of the prompt's own label "
                             + "(mean over images)",
-                    rows, colour == null ? null : colour.describe());
+                    rows, colour == null ? null : colour.describe(), colour == null ? null : mean(refDiversity),
+                    colour == null ? List.of() : byLabel(prompts, own, refDiversity, bc));
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_JSON), results.toJson());
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_MD), results.toMarkdown());
             writePlot(results);
@@ -158,7 +167,8 @@ public final class EvalSweep {
     }
 
     /** Bootstrap replicates per setting: FID and CLIP score on the same resamples of prompts. */
-    private record Intervals(double[][] fid, double[][] clip, double[][] align, double[][] colour, double level) {}
+    private record Intervals(double[][] fid, double[][] clip, double[][] align, double[][] colour,
+            double[][] diversity, double level) {}
 
     /**
      * The bootstrap over prompts ({@link PromptBootstrap}): per resample the reference moments of the drawn prompts'
@@ -166,7 +176,7 @@ public final class EvalSweep {
      * draw. Null when {@code bootstrap.resamples} is 0 or there are fewer than 2 prompts.
      */
     private Intervals bootstrap(ReferenceStats ref, List<FeatureTable> tables, List<double[]> clipScores,
-            List<double[]> alignments, List<double[]> colours) {
+            List<double[]> alignments, List<double[]> colours, List<double[]> diversities) {
         EvalConfig.BootstrapConfig bc = config.bootstrap();
         if (bc.resamples() == 0 || prompts.size() < 2) {
             return null;
@@ -178,6 +188,7 @@ public final class EvalSweep {
         double[][] clip = new double[tables.size()][bc.resamples()];
         double[][] align = new double[tables.size()][bc.resamples()];
         double[][] colour = new double[tables.size()][bc.resamples()];
+        double[][] diversity = new double[tables.size()][bc.resamples()];
         FrechetDistance.Reference fixed = ref.table() == null ? new FrechetDistance.Reference(ref.stats()) : null;
         for (int b = 0; b < counts.length; b++) {
             FrechetDistance.Reference r = fixed;
@@ -194,9 +205,11 @@ public final class EvalSweep {
                 clip[i][b] = clipScores.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(clipScores.get(i), w);
                 align[i][b] = alignments.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(alignments.get(i), w);
                 colour[i][b] = colours.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(colours.get(i), w);
+                diversity[i][b] = diversities.get(i) == null ? Double.NaN
+                        : PromptBootstrap.weightedMean(diversities.get(i), w);
             }
         }
-        return new Intervals(fid, clip, align, colour, bc.level());
+        return new Intervals(fid, clip, align, colour, diversity, bc.level());
     }
 
     // ---- 1-2. generation ----
@@ -546,7 +559,7 @@ public final class EvalSweep {
     // ---- 5. outputs ----
 
     private SweepResults.Setting row(SweepSetting s, FidStats.Report report, double[] clipScores, double[] alignment,
-            double[] colours, Intervals iv, int i) throws IOException {
+            double[] colours, double[] diversity, Intervals iv, int i) throws IOException {
         double[] t = timing(s);
         List<SweepResults.Adapter> adapters = s.adapters().stream()
                 .map(a -> new SweepResults.Adapter(a.name(), a.file(), a.weight())).toList();
@@ -561,13 +574,17 @@ public final class EvalSweep {
         Double colour = mean(colours);
         SweepResults.Interval colourInterval = iv == null || colours == null ? null
                 : SweepResults.Interval.of(PromptBootstrap.centred(colour, iv.colour()[i], iv.level()));
+        Double div = mean(diversity);
+        SweepResults.Interval divInterval = iv == null || diversity == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.centred(div, iv.diversity()[i], iv.level()));
         return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
                 s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), fidInterval, report.samplesB(),
                 report.samplesA(), prompts.size(), clip, clipInterval, align, alignInterval, s.name(),
                 layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
                 report.warnings(), iv == null ? null : iv.fid()[i], iv == null || clipScores == null ? null : iv.clip()[i],
                 iv == null || alignment == null ? null : iv.align()[i], colour, colourInterval,
-                iv == null || colours == null ? null : iv.colour()[i], colourByLabel(s, colours));
+                iv == null || colours == null ? null : iv.colour()[i], colourByLabel(s, colours), div, divInterval,
+                iv == null || diversity == null ? null : iv.diversity()[i], colourByLabel(s, diversity));
     }
 
     private static Double mean(double[] v) {
@@ -617,13 +634,21 @@ public final class EvalSweep {
         return out;
     }
 
-    /** Per-image colour distance of a setting's images to their prompt's own references (cheap: not cached). */
-    private double[] colourDistances(SweepSetting s, ColourFidelity colour, List<long[]> refs) throws IOException {
-        List<SweepLayout.Image> images = images(s);
-        int[] pos = promptPositions(images);
-        double[] out = new double[images.size()];
+    /** The colour histogram of each of a setting's images (cheap: not cached). */
+    private List<long[]> colourHistograms(SweepSetting s, ColourFidelity colour) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        for (SweepLayout.Image img : images(s)) {
+            out.add(colour.counts(ImageFolder.read(img.file())));
+        }
+        return out;
+    }
+
+    /** Per-image colour distance of a setting's images to their prompt's own references. */
+    private double[] colourDistances(SweepSetting s, List<long[]> hists, List<long[]> refs) {
+        int[] pos = promptPositions(images(s));
+        double[] out = new double[hists.size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = ColourFidelity.distance(colour.counts(ImageFolder.read(images.get(i).file())), refs.get(pos[i]));
+            out[i] = ColourFidelity.distance(hists.get(i), refs.get(pos[i]));
         }
         return out;
     }
@@ -632,7 +657,7 @@ public final class EvalSweep {
      * The colour distance per prompt label (in order of first appearance), each with an interval from its own
      * bootstrap of that label's prompts; empty without labels or a colour column.
      */
-    private List<SweepResults.LabelScore> colourByLabel(SweepSetting s, double[] colours) {
+    private List<SweepResults.LabelScore> colourByLabel(SweepSetting s, double[] colours) { // also colour diversity
         return colours == null ? List.of() : byLabel(prompts, promptPositions(images(s)), colours, config.bootstrap());
     }
 

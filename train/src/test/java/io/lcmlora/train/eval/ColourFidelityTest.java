@@ -88,4 +88,24 @@ class ColourFidelityTest {
                 new ColourFidelity(5).counts(solid(ORANGE))), 0);
         assertEquals(8, new ColourFidelity(2).counts(solid(RED)).length);
     }
+
+    @Test
+    void diversityIsTheMeanDistanceToTheOtherPromptsOfTheSameLabel() {
+        ColourFidelity c = new ColourFidelity(5);
+        long[] red = c.counts(solid(RED));
+        long[] blue = c.counts(solid(BLUE));
+        long[] flag = c.counts(image(RED, BLUE, 16));
+        // no labels: image 0 (red) vs red, blue of prompts 1, 2 -> (0 + 1) / 2; image 2 (blue) -> (1 + 1) / 2
+        assertArrayEquals(new double[] {0.5, 0.5, 1}, ColourFidelity.diversity(java.util.List.of(red, red, blue),
+                new int[] {0, 1, 2}, null), 1e-12);
+        // two images of one prompt are never compared with each other
+        assertArrayEquals(new double[] {1, 1, 1}, ColourFidelity.diversity(java.util.List.of(red, red, blue),
+                new int[] {0, 0, 1}, null), 1e-12);
+        // labels: "Flags" prompts 0, 1 (all red: the red blob) score 0 among themselves; prompt 2, alone in its label,
+        // is compared with all others: (0.5 + 0.5) / 2
+        assertArrayEquals(new double[] {0, 0, 0.5}, ColourFidelity.diversity(java.util.List.of(red, red, flag),
+                new int[] {0, 1, 2}, new String[] {"Flags", "Flags", "Objects"}), 1e-12);
+        assertThrows(IllegalArgumentException.class,
+                () -> ColourFidelity.diversity(java.util.List.of(red, blue), new int[] {0, 0}, null));
+    }
 }

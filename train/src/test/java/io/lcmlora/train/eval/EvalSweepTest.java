@@ -233,11 +233,13 @@ class EvalSweepTest {
         String md = Files.readString(out.resolve("results.md"));
         // the prompts name their own references, so the colour column is on by default
         assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | 90% interval | colour distance "
-                + "| 90% interval | prompts | samples | reference | s/image |"), md);
+                + "| 90% interval | colour diversity | 90% interval | prompts | samples | reference | s/image |"), md);
         SweepResults.Setting lcm4 = first.settings().get(2);
         assertTrue(md.contains("| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | " + SweepResults.fid(fids[2]) + " | "
                 + SweepResults.interval(lcm4.fidInterval()) + " | " + String.format(java.util.Locale.ROOT, "%.3f",
-                        lcm4.colour()) + " | " + SweepResults.interval(lcm4.colourInterval()) + " | " + PROMPTS + " | "
+                        lcm4.colour()) + " | " + SweepResults.interval(lcm4.colourInterval()) + " | "
+                + String.format(java.util.Locale.ROOT, "%.3f", lcm4.colourDiversity()) + " | "
+                + SweepResults.interval(lcm4.colourDiversityInterval()) + " | " + PROMPTS + " | "
                 + perSetting + " | " + PROMPTS * 2 + " |"), md);
 
         // the bootstrap, brute force: replicate b is the FID of the image lists with each drawn prompt's images
@@ -412,6 +414,7 @@ class EvalSweepTest {
                 }
             }
             assertEquals(sum / n, s.colour(), 1e-12, s.name());
+            assertTrue(s.colourDiversity() > 0 && s.colourDiversity() <= 1, s.name());
             assertTrue(s.colourInterval().low() <= s.colour() && s.colour() <= s.colourInterval().high());
             assertTrue(s.colourByLabel().isEmpty(), "no labels, no breakdown");
         }
