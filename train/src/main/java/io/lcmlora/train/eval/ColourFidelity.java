@@ -128,33 +128,36 @@ public final class ColourFidelity {
         if (prompt.length != n) {
             throw new IllegalArgumentException(n + " histograms and " + prompt.length + " prompt positions");
         }
-        double[][] d = new double[n][n];
+        // 1. each pair once, its distance added to both sides' sums (no n x n matrix: O(n) memory, O(n^2) time)
+        double[] sameSum = new double[n];
+        int[] same = new int[n];
+        double[] allSum = new double[n];
+        int[] all = new int[n];
         for (int i = 0; i < n; i++) {
             for (int j = i + 1; j < n; j++) {
-                d[i][j] = d[j][i] = distance(hists.get(i), hists.get(j));
-            }
-        }
-        double[] out = new double[n];
-        for (int i = 0; i < n; i++) {
-            double sameSum = 0;
-            int same = 0;
-            double allSum = 0;
-            int all = 0;
-            for (int j = 0; j < n; j++) {
                 if (prompt[j] == prompt[i]) {
                     continue;
                 }
-                allSum += d[i][j];
-                all++;
+                double d = distance(hists.get(i), hists.get(j));
+                allSum[i] += d;
+                allSum[j] += d;
+                all[i]++;
+                all[j]++;
                 if (labels != null && Objects.equals(labels[prompt[j]], labels[prompt[i]])) {
-                    sameSum += d[i][j];
-                    same++;
+                    sameSum[i] += d;
+                    sameSum[j] += d;
+                    same[i]++;
+                    same[j]++;
                 }
             }
-            if (all == 0) {
+        }
+        // 2. the same-label mean, or the mean over all other prompts for a label of one prompt
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            if (all[i] == 0) {
                 throw new IllegalArgumentException("colour diversity needs images of at least two prompts");
             }
-            out[i] = same > 0 ? sameSum / same : allSum / all;
+            out[i] = same[i] > 0 ? sameSum[i] / same[i] : allSum[i] / all[i];
         }
         return out;
     }
