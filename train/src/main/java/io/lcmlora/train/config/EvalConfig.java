@@ -38,6 +38,9 @@ import java.util.Set;
  * @param gridPrompts how many prompts (the first ones) each setting's sample grid shows
  * @param clipScore the CLIP towers of the CLIP-score column; null = no CLIP score
  * @param bootstrap the bootstrap over prompts behind every reported interval
+ * @param colourBins the colour-fidelity column ({@code io.lcmlora.train.eval.ColourFidelity}): CIELAB histogram bins
+ *     per channel, 2..16; 0 = no colour column; null = 5 bins when every prompt names its own reference image(s),
+ *     else no column (a number with a prompt lacking references is an error)
  */
 public record EvalConfig(
         List<ModelSpec> models,
@@ -57,7 +60,8 @@ public record EvalConfig(
         String outputDir,
         int gridPrompts,
         @Nullable ClipScoreConfig clipScore,
-        BootstrapConfig bootstrap) {
+        BootstrapConfig bootstrap,
+        @Nullable Integer colourBins) {
 
     /** A named base model: a diffusers SDXL folder (with model_index.json). */
     public record ModelSpec(String name, String path) {
@@ -254,13 +258,17 @@ public record EvalConfig(
         if (bootstrap == null) {
             throw new ConfigException("bootstrap", "must be given");
         }
+        if (colourBins != null && colourBins != 0 && (colourBins < 2 || colourBins > 16)) {
+            throw new ConfigException("colour_bins", "must be 0 (no colour column) or 2..16 CIELAB histogram bins per "
+                    + "channel (leave it out for 5 whenever the prompts name their own references), got " + colourBins);
+        }
     }
 
     /** Defaults for every key a config leaves out; models, prompts and settings must be given. */
     public static EvalConfig defaults() {
         return new EvalConfig(List.of(), List.of(), null, List.of(0L), 1, 1024, 1024, 1, null, "cpu", Precision.FP32,
                 FeaturesConfig.defaults(), null, List.of(), "runs/eval", 8, null,
-                BootstrapConfig.defaults());
+                BootstrapConfig.defaults(), null);
     }
 
     /** Reads a sweep config file with {@code key=value} overrides (see {@link YamlConfig}). */

@@ -93,8 +93,9 @@ public final class DemoPrep {
      * Writes one prompt per caption of {@code captions} to {@code out} (the eval sweep's prompt file), each with this
      * style's held-out images of that caption as references; the style's other held-out images (captions not picked)
      * are spread round-robin over the prompts as further references, so the reference set is the whole held-out
-     * split. Each prompt's {@code label} is its images' emoji category (the classifier's class the prompt-alignment
-     * column scores). Returns the number of reference images.
+     * split; {@code own_references} counts the caption's own images, listed first (the colour column's reference).
+     * Each prompt's {@code label} is its images' emoji category (the classifier's class the prompt-alignment column
+     * scores). Returns the number of reference images.
      */
     public static int writePrompts(Path manifest, List<String> captions, Path out) throws IOException {
         List<JsonObject> rows = split(manifest, SPLIT_HELDOUT);
@@ -123,6 +124,8 @@ public final class DemoPrep {
                 throw new IOException(manifest + ": no held-out image with the caption \"" + e.getKey() + "\"");
             }
         }
+        Map<String, Integer> own = new java.util.HashMap<>();
+        refs.forEach((c, a) -> own.put(c, a.size()));
         List<JsonArray> lists = new ArrayList<>(refs.values());
         for (int i = 0; i < rest.size(); i++) {
             lists.get(i % lists.size()).add(rest.get(i));
@@ -132,6 +135,7 @@ public final class DemoPrep {
             JsonObject line = new JsonObject();
             line.addProperty("prompt", e.getKey());
             line.add("references", e.getValue());
+            line.addProperty("own_references", own.get(e.getKey())); // this caption's own images come first
             if (labels.containsKey(e.getKey())) {
                 line.addProperty("label", labels.get(e.getKey())); // the emoji category: the alignment column's class
             }

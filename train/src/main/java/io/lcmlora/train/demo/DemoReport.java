@@ -196,19 +196,27 @@ public final class DemoReport {
         StringBuilder sb = new StringBuilder();
         String level = Math.round(100 * base.results().bootstrap().level()) + "%";
         boolean align = base.results().alignment() != null && finetune.results().alignment() != null;
+        boolean colour = base.results().colour() != null && finetune.results().colour() != null;
         sb.append("| sampler | steps | FID twitter teacher | ").append(level).append(" interval | FID google fine-tune "
                 + "(LoRA never saw it) | ").append(level).append(" interval | ")
                 .append(align ? "alignment twitter [" + level + "] | alignment google [" + level + "] | " : "")
+                .append(colour ? "colour distance twitter [" + level + "] | colour distance google [" + level + "] | "
+                        + String.format(Locale.ROOT, "colour diversity twitter [%s] (references %.3f) | colour diversity "
+                        + "google [%s] (references %.3f) | ", level, base.results().referenceColourDiversity(), level,
+                        finetune.results().referenceColourDiversity()) : "")
                 .append("samples (per setting / reference) | s/image |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|").append(align ? "---:|---:|" : "").append("---:|---:|\n");
+        sb.append("|---|---:|---:|---:|---:|---:|").append(align ? "---:|---:|" : "").append(colour ? "---:|---:|---:|---:|" : "")
+                .append("---:|---:|\n");
         for (SweepSetting s : SweepSetting.expand(base.config())) {
             SweepResults.Setting rb = base.result(s.scheduler(), s.steps());
             SweepResults.Setting rf = finetune.result(s.scheduler(), s.steps());
             String sampler = s.adapters().isEmpty()
                     ? "teacher " + s.schedulerName().toUpperCase(Locale.ROOT) + ", CFG " + EvalConfig.number(s.guidance())
                     : "LCM-LoRA (" + s.schedulerName().toUpperCase(Locale.ROOT) + "), CFG " + EvalConfig.number(s.guidance());
-            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s%s | %s |%n", sampler, s.steps(), fid(rb),
-                    interval(rb), fid(rf), interval(rf), align ? alignment(rb) + " | " + alignment(rf) + " | " : "",
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s%s%s | %s |%n", sampler, s.steps(),
+                    fid(rb), interval(rb), fid(rf), interval(rf),
+                    align ? alignment(rb) + " | " + alignment(rf) + " | " : "",
+                    colour ? colour(rb) + " | " + colour(rf) + " | " + diversity(rb) + " | " + diversity(rf) + " | " : "",
                     counts(rb, rf),
                     rb == null || rb.secondsPerImage() == null ? "-"
                             : String.format(Locale.ROOT, "%.3f", rb.secondsPerImage())));
@@ -270,11 +278,26 @@ public final class DemoReport {
 
     /** The mean probability of the prompt's category with its interval, e.g. "0.62 [0.58, 0.66]". */
     private static String alignment(SweepResults.Setting r) {
-        if (r == null || r.alignment() == null) {
+        return r == null ? "-" : withInterval(r.alignment(), r.alignmentInterval(), "%.2f");
+    }
+
+    /** The mean colour distance to the prompts' own references with its interval, e.g. "0.312 [0.296, 0.330]". */
+    private static String colour(SweepResults.Setting r) {
+        return r == null ? "-" : withInterval(r.colour(), r.colourInterval(), "%.3f");
+    }
+
+    /** The mean colour diversity across prompts with its interval. */
+    private static String diversity(SweepResults.Setting r) {
+        return r == null ? "-" : withInterval(r.colourDiversity(), r.colourDiversityInterval(), "%.3f");
+    }
+
+    /** A value and its interval in one number format, "-" for no value. */
+    private static String withInterval(Double v, SweepResults.Interval iv, String format) {
+        if (v == null) {
             return "-";
         }
-        return String.format(Locale.ROOT, "%.2f", r.alignment()) + (r.alignmentInterval() == null ? ""
-                : String.format(Locale.ROOT, " [%.2f, %.2f]", r.alignmentInterval().low(), r.alignmentInterval().high()));
+        return String.format(Locale.ROOT, format, v) + (iv == null ? ""
+                : String.format(Locale.ROOT, " [" + format + ", " + format + "]", iv.low(), iv.high()));
     }
 
     /** "n / ref" of the twitter sweep, and of the google one when it differs. */

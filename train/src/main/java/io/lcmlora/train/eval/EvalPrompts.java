@@ -17,12 +17,15 @@ import java.util.Set;
 
 /**
  * The held-out prompt file: JSON Lines, one object per line,
- * {@code {"prompt": "...", "negative_prompt": "...", "references": ["img/0001.png", ...], "label": "..."}}. Only
- * {@code prompt} is required; {@code label} is the prompt's class for a classifier's prompt-alignment score; reference paths are relative to the prompt file's folder (absolute ones are kept). Blank lines are
+ * {@code {"prompt": "...", "negative_prompt": "...", "references": ["img/0001.png", ...], "own_references": 1,
+ * "label": "..."}}. Only {@code prompt} is required; {@code label} is the prompt's class for a classifier's
+ * prompt-alignment score; {@code own_references} says how many of the first references depict the prompt itself (the
+ * colour-fidelity column's reference; default: all of them), the rest only fill the FID reference set; reference
+ * paths are relative to the prompt file's folder (absolute ones are kept). Blank lines are
  * skipped; any other line that is not such an object is an error naming the file and line.
  */
 public final class EvalPrompts {
-    static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "references", "label");
+    static final Set<String> KEYS = Set.of("prompt", "negative_prompt", "references", "own_references", "label");
 
     private EvalPrompts() {}
 
@@ -61,7 +64,7 @@ public final class EvalPrompts {
         for (Map.Entry<String, JsonElement> k : o.entrySet()) {
             if (!KEYS.contains(k.getKey())) {
                 throw new IOException(where + ": unknown key '" + k.getKey() + "', expected " + List.of("prompt",
-                        "negative_prompt", "references", "label"));
+                        "negative_prompt", "references", "own_references", "label"));
             }
         }
         String prompt = string(o, "prompt", where);
@@ -83,7 +86,17 @@ public final class EvalPrompts {
                 refs.add(base.resolve(p.getAsString()).normalize());
             }
         }
-        return new EvalPrompt(index, prompt, negative, refs, string(o, "label", where));
+        int own = refs.size();
+        JsonElement n = o.get("own_references");
+        if (n != null && !n.isJsonNull()) {
+            if (!n.isJsonPrimitive() || !n.getAsJsonPrimitive().isNumber() || n.getAsDouble() != Math.rint(n.getAsDouble())
+                    || n.getAsDouble() < 0 || n.getAsDouble() > refs.size()) {
+                throw new IOException(where + ": \"own_references\" must be a whole number in [0, " + refs.size()
+                        + "] (how many of the first \"references\" depict this prompt), got " + n);
+            }
+            own = n.getAsInt();
+        }
+        return new EvalPrompt(index, prompt, negative, refs, own, string(o, "label", where));
     }
 
     private static String string(JsonObject o, String key, String where) throws IOException {

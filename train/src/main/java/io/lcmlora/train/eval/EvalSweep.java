@@ -45,6 +45,8 @@ import java.util.Map;
  *       would), cached beside them under the same kind of key; FID against the reference (its square root taken
  *       once), with both sample counts and the warnings.</li>
  *   <li>With a {@code clip_score} block, each image's CLIP score against its own prompt, cached beside the images.</li>
+ *   <li>With a colour column ({@code colour_bins}), each image's colour distance to its prompt's own reference
+ *       images and its colour diversity against the other prompts' images ({@link ColourFidelity}).</li>
  *   <li>The bootstrap over prompts ({@link PromptBootstrap}): every FID and CLIP score recomputed on the same
  *       resamples of prompts (with their generated and reference images), giving each value's interval and the
  *       replicates that bound ratios.</li>
@@ -105,7 +107,15 @@ public final class EvalSweep {
             List<FeatureTable> tables = new ArrayList<>();
             List<double[]> clipScores = new ArrayList<>();
             List<double[]> alignments = new ArrayList<>();
+            List<double[]> colours = new ArrayList<>();
+            List<double[]> diversities = new ArrayList<>();
             int[] labels = labels(extractor);
+            ColourFidelity colour = colourFidelity();
+            List<long[]> colourRefs = colour == null ? null : referenceColours(colour);
+            String[] promptLabels = prompts.stream().anyMatch(p -> p.label() == null) ? null
+                    : prompts.stream().map(EvalPrompt::label).toArray(String[]::new);
+            int[] own = java.util.stream.IntStream.range(0, prompts.size()).toArray();
+            double[] refDiversity = colour == null ? null : ColourFidelity.diversity(colourRefs, own, promptLabels);
             List<FidStats.Report> reports = new ArrayList<>();
             for (SweepSetting s : settings) {
                 FeatureTable table = settingFeatures(s, extractor);
@@ -114,14 +124,19 @@ public final class EvalSweep {
                 reports.add(report);
                 clipScores.add(config.clipScore() == null ? null : clipScores(s, clip));
                 alignments.add(labels == null ? null : alignment(s, extractor, labels));
+                List<long[]> hists = colour == null ? null : colourHistograms(s, colour);
+                colours.add(colour == null ? null : colourDistances(s, hists, colourRefs));
+                diversities.add(colour == null ? null
+                        : ColourFidelity.diversity(hists, promptPositions(images(s)), promptLabels));
                 writeGrid(s);
                 progress.message(String.format(Locale.ROOT, "%s: FID %.3f (%d samples vs %d reference)", s.name(),
                         report.fid(), report.samplesB(), report.samplesA()));
             }
-            Intervals iv = bootstrap(ref, tables, clipScores, alignments);
+            Intervals iv = bootstrap(ref, tables, clipScores, alignments, colours, diversities);
             List<SweepResults.Setting> rows = new ArrayList<>();
             for (int i = 0; i < settings.size(); i++) {
-                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i), iv, i);
+                SweepResults.Setting row = row(settings.get(i), reports.get(i), clipScores.get(i), alignments.get(i),
+                        colours.get(i), diversities.get(i), iv, i);
                 rows.add(row);
                 if (iv != null) {
                     progress.message(String.format(Locale.ROOT, "%s: FID %s %s%s", row.name(), SweepResults.fid(row.fid()),
@@ -142,7 +157,8 @@ public final class EvalSweep {
                             + config.clipScore().vision() + ", text " + config.clipScore().text(),
                     labels == null ? null : "prompt alignment: the classifier's probability of the prompt's own label "
                             + "(mean over images)",
-                    rows);
+                    rows, colour == null ? null : colour.describe(), colour == null ? null : mean(refDiversity),
+                    colour == null ? List.of() : byLabel(prompts, own, refDiversity, bc));
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_JSON), results.toJson());
             AtomicFiles.writeString(layout.root().resolve(SweepLayout.RESULTS_MD), results.toMarkdown());
             writePlot(results);
@@ -151,7 +167,8 @@ public final class EvalSweep {
     }
 
     /** Bootstrap replicates per setting: FID and CLIP score on the same resamples of prompts. */
-    private record Intervals(double[][] fid, double[][] clip, double[][] align, double level) {}
+    private record Intervals(double[][] fid, double[][] clip, double[][] align, double[][] colour,
+            double[][] diversity, double level) {}
 
     /**
      * The bootstrap over prompts ({@link PromptBootstrap}): per resample the reference moments of the drawn prompts'
@@ -159,7 +176,7 @@ public final class EvalSweep {
      * draw. Null when {@code bootstrap.resamples} is 0 or there are fewer than 2 prompts.
      */
     private Intervals bootstrap(ReferenceStats ref, List<FeatureTable> tables, List<double[]> clipScores,
-            List<double[]> alignments) {
+            List<double[]> alignments, List<double[]> colours, List<double[]> diversities) {
         EvalConfig.BootstrapConfig bc = config.bootstrap();
         if (bc.resamples() == 0 || prompts.size() < 2) {
             return null;
@@ -170,6 +187,8 @@ public final class EvalSweep {
         double[][] fid = new double[tables.size()][bc.resamples()];
         double[][] clip = new double[tables.size()][bc.resamples()];
         double[][] align = new double[tables.size()][bc.resamples()];
+        double[][] colour = new double[tables.size()][bc.resamples()];
+        double[][] diversity = new double[tables.size()][bc.resamples()];
         FrechetDistance.Reference fixed = ref.table() == null ? new FrechetDistance.Reference(ref.stats()) : null;
         for (int b = 0; b < counts.length; b++) {
             FrechetDistance.Reference r = fixed;
@@ -185,9 +204,12 @@ public final class EvalSweep {
                 fid[i][b] = r.distance(m.mean(), m.covariance()).value();
                 clip[i][b] = clipScores.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(clipScores.get(i), w);
                 align[i][b] = alignments.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(alignments.get(i), w);
+                colour[i][b] = colours.get(i) == null ? Double.NaN : PromptBootstrap.weightedMean(colours.get(i), w);
+                diversity[i][b] = diversities.get(i) == null ? Double.NaN
+                        : PromptBootstrap.weightedMean(diversities.get(i), w);
             }
         }
-        return new Intervals(fid, clip, align, bc.level());
+        return new Intervals(fid, clip, align, colour, diversity, bc.level());
     }
 
     // ---- 1-2. generation ----
@@ -537,7 +559,7 @@ public final class EvalSweep {
     // ---- 5. outputs ----
 
     private SweepResults.Setting row(SweepSetting s, FidStats.Report report, double[] clipScores, double[] alignment,
-            Intervals iv, int i) throws IOException {
+            double[] colours, double[] diversity, Intervals iv, int i) throws IOException {
         double[] t = timing(s);
         List<SweepResults.Adapter> adapters = s.adapters().stream()
                 .map(a -> new SweepResults.Adapter(a.name(), a.file(), a.weight())).toList();
@@ -549,12 +571,20 @@ public final class EvalSweep {
                 : SweepResults.Interval.of(PromptBootstrap.centred(clip, iv.clip()[i], iv.level()));
         SweepResults.Interval alignInterval = iv == null || alignment == null ? null
                 : SweepResults.Interval.of(PromptBootstrap.centred(align, iv.align()[i], iv.level()));
+        Double colour = mean(colours);
+        SweepResults.Interval colourInterval = iv == null || colours == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.centred(colour, iv.colour()[i], iv.level()));
+        Double div = mean(diversity);
+        SweepResults.Interval divInterval = iv == null || diversity == null ? null
+                : SweepResults.Interval.of(PromptBootstrap.centred(div, iv.diversity()[i], iv.level()));
         return new SweepResults.Setting(s.name(), s.family(), s.model().name(), s.model().path(), s.schedulerName(),
                 s.steps(), s.guidance(), adapters, s.timesteps(), report.fid(), fidInterval, report.samplesB(),
                 report.samplesA(), prompts.size(), clip, clipInterval, align, alignInterval, s.name(),
                 layout.grid(s).getFileName().toString(), (long) t[0], t[1], t[0] > 0 ? t[1] / t[0] : null,
                 report.warnings(), iv == null ? null : iv.fid()[i], iv == null || clipScores == null ? null : iv.clip()[i],
-                iv == null || alignment == null ? null : iv.align()[i]);
+                iv == null || alignment == null ? null : iv.align()[i], colour, colourInterval,
+                iv == null || colours == null ? null : iv.colour()[i], colourByLabel(s, colours), div, divInterval,
+                iv == null || diversity == null ? null : iv.diversity()[i], colourByLabel(s, diversity));
     }
 
     private static Double mean(double[] v) {
@@ -566,6 +596,114 @@ public final class EvalSweep {
             sum += x;
         }
         return sum / v.length;
+    }
+
+    // ---- colour fidelity ----
+
+    /**
+     * The colour column's histograms, or null without one: {@code colour_bins} 0 is off; left out, it is on (5 bins)
+     * when every prompt names its own reference images; a number with a prompt lacking them is an error.
+     */
+    private ColourFidelity colourFidelity() {
+        Integer bins = config.colourBins();
+        if (bins != null && bins == 0) {
+            return null;
+        }
+        EvalPrompt bare = prompts.stream().filter(p -> p.ownReferences() == 0).findFirst().orElse(null);
+        if (bare != null) {
+            if (bins == null) {
+                return null;
+            }
+            throw new IllegalArgumentException("colour_bins: " + bins + " asks for the colour column, but " + config.prompts()
+                    + " prompt " + bare.index() + " names no reference image of its own (\"references\" with "
+                    + "\"own_references\" > 0); give every prompt one, or set colour_bins: 0");
+        }
+        return new ColourFidelity(bins == null ? ColourFidelity.DEFAULT_BINS : bins);
+    }
+
+    /** Each prompt's pooled colour histogram of its own reference images. */
+    private List<long[]> referenceColours(ColourFidelity colour) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        for (EvalPrompt p : prompts) {
+            long[] counts = new long[colour.bins() * colour.bins() * colour.bins()];
+            for (Path r : p.ownReferenceImages()) {
+                colour.add(counts, ImageFolder.read(r));
+            }
+            out.add(counts);
+        }
+        return out;
+    }
+
+    /** The colour histogram of each of a setting's images (cheap: not cached). */
+    private List<long[]> colourHistograms(SweepSetting s, ColourFidelity colour) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        for (SweepLayout.Image img : images(s)) {
+            out.add(colour.counts(ImageFolder.read(img.file())));
+        }
+        return out;
+    }
+
+    /** Per-image colour distance of a setting's images to their prompt's own references. */
+    private double[] colourDistances(SweepSetting s, List<long[]> hists, List<long[]> refs) {
+        int[] pos = promptPositions(images(s));
+        double[] out = new double[hists.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ColourFidelity.distance(hists.get(i), refs.get(pos[i]));
+        }
+        return out;
+    }
+
+    /**
+     * The colour distance per prompt label (in order of first appearance), each with an interval from its own
+     * bootstrap of that label's prompts; empty without labels or a colour column.
+     */
+    private List<SweepResults.LabelScore> colourByLabel(SweepSetting s, double[] colours) { // also colour diversity
+        return colours == null ? List.of() : byLabel(prompts, promptPositions(images(s)), colours, config.bootstrap());
+    }
+
+    /**
+     * Per-image {@code values} (image i of prompt {@code pos[i]}) averaged per prompt label, each with the interval of
+     * a bootstrap of that label's prompts alone; empty when a prompt has no label.
+     */
+    static List<SweepResults.LabelScore> byLabel(List<EvalPrompt> prompts, int[] pos, double[] colours,
+            EvalConfig.BootstrapConfig bc) {
+        if (prompts.stream().anyMatch(p -> p.label() == null)) {
+            return List.of();
+        }
+        Map<String, List<Integer>> byLabel = new LinkedHashMap<>();
+        for (int p = 0; p < prompts.size(); p++) {
+            byLabel.computeIfAbsent(prompts.get(p).label(), k -> new ArrayList<>()).add(p);
+        }
+        List<SweepResults.LabelScore> out = new ArrayList<>();
+        for (Map.Entry<String, List<Integer>> e : byLabel.entrySet()) {
+            // 1. the label's prompts renumbered 0..n-1; images of other labels get weight 0
+            int[] local = new int[prompts.size()];
+            java.util.Arrays.fill(local, -1);
+            for (int k = 0; k < e.getValue().size(); k++) {
+                local[e.getValue().get(k)] = k;
+            }
+            double[] ones = new double[colours.length];
+            for (int i = 0; i < colours.length; i++) {
+                ones[i] = local[pos[i]] >= 0 ? 1 : 0;
+            }
+            double mean = PromptBootstrap.weightedMean(colours, ones);
+            // 2. resamples of those prompts alone
+            SweepResults.Interval interval = null;
+            if (bc.resamples() > 0 && e.getValue().size() > 1) {
+                int[][] counts = PromptBootstrap.resamples(e.getValue().size(), bc.resamples(), bc.seed());
+                double[] reps = new double[counts.length];
+                for (int b = 0; b < counts.length; b++) {
+                    double[] w = new double[colours.length];
+                    for (int i = 0; i < colours.length; i++) {
+                        w[i] = local[pos[i]] >= 0 ? counts[b][local[pos[i]]] : 0;
+                    }
+                    reps[b] = PromptBootstrap.weightedMean(colours, w);
+                }
+                interval = SweepResults.Interval.of(PromptBootstrap.centred(mean, reps, bc.level()));
+            }
+            out.add(new SweepResults.LabelScore(e.getKey(), e.getValue().size(), mean, interval));
+        }
+        return out;
     }
 
     // ---- prompt alignment ----

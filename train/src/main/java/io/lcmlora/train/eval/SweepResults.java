@@ -17,10 +17,11 @@ import java.util.Map;
  */
 public record SweepResults(String format, int version, String prompts, int promptCount, List<Long> seeds,
         int imagesPerPrompt, int width, int height, String extractor, String preprocessing, int dims,
-        Reference reference, Bootstrap bootstrap, String clipScore, String alignment, List<Setting> settings) {
+        Reference reference, Bootstrap bootstrap, String clipScore, String alignment, List<Setting> settings,
+        String colour, Double referenceColourDiversity, List<LabelScore> referenceColourDiversityByLabel) {
     public static final String FORMAT = "lcm-eval-results";
-    /** 2: per-setting intervals over a bootstrap of prompts, CLIP score. */
-    public static final int VERSION = 2;
+    /** 2: per-setting intervals over a bootstrap of prompts, CLIP score; 3: the colour-fidelity column. */
+    public static final int VERSION = 3;
 
     /**
      * How the intervals were made: {@code resamples} draws of {@code prompts} prompts with replacement (seed
@@ -39,6 +40,12 @@ public record SweepResults(String format, int version, String prompts, int promp
     /** The reference statistics: file, sample count and where they came from. */
     public record Reference(String statsFile, long samples, String source) {}
 
+    /**
+     * The colour distance of one label's prompts (e.g. the emoji category "Flags"): their mean, with its interval from
+     * a bootstrap of those prompts alone (same resample count, level and seed as the sweep's).
+     */
+    public record LabelScore(String label, int prompts, double mean, Interval interval) {}
+
     /** One LoRA adapter of a setting. */
     public record Adapter(String name, String file, double weight) {}
 
@@ -51,14 +58,20 @@ public record SweepResults(String format, int version, String prompts, int promp
      * ({@code fidReplicates}, {@code clipScoreReplicates}, one per resample, the same resamples in every setting)
      * let a reader bound any ratio or difference of two settings. {@code clipScore} is null without a
      * {@code clip_score} block, {@code alignment} (mean probability of the prompt's label under a classifier
-     * extractor) without prompt labels.
+     * extractor) without prompt labels. {@code colour} ({@link ColourFidelity}: mean distance of each image's colour
+     * histogram to its prompt's own references, lower is better) is null without a colour column;
+     * {@code colourByLabel} breaks it down by prompt label (empty without labels). {@code colourDiversity}
+     * ({@link ColourFidelity#diversity}: mean colour distance of each image to the other prompts' images of its label)
+     * is to be read against {@code referenceColourDiversity}, the references' own.
      */
     public record Setting(String name, String family, String model, String modelPath, String scheduler, int steps,
             double guidance, List<Adapter> adapters, List<Long> timesteps, double fid, Interval fidInterval,
             long samples, long referenceSamples, int prompts, Double clipScore, Interval clipScoreInterval,
             Double alignment, Interval alignmentInterval, String imagesDir, String grid, long imagesGenerated,
             double generationSeconds, Double secondsPerImage, List<String> warnings, double[] fidReplicates,
-            double[] clipScoreReplicates, double[] alignmentReplicates) {}
+            double[] clipScoreReplicates, double[] alignmentReplicates, Double colour, Interval colourInterval,
+            double[] colourReplicates, List<LabelScore> colourByLabel, Double colourDiversity,
+            Interval colourDiversityInterval, double[] colourDiversityReplicates, List<LabelScore> colourDiversityByLabel) {}
 
     /** The setting of a name. */
     public Setting setting(String name) {
@@ -79,6 +92,58 @@ public record SweepResults(String format, int version, String prompts, int promp
             r[i] = a.fidReplicates()[i] / b.fidReplicates()[i];
         }
         return PromptBootstrap.centred(a.fid() / b.fid(), r, bootstrap.level());
+    }
+
+    /** A table of one per-label score: a row per setting (and the references' row when given), a column per label. */
+    private void byLabel(StringBuilder sb, String title, String note,
+            java.util.function.Function<Setting, List<LabelScore>> scores, List<LabelScore> reference) {
+        List<LabelScore> first = scores.apply(settings.get(0));
+        sb.append("\n## ").append(title).append("\n\nMean [").append(interval())
+                .append("] per label, each from a bootstrap of that label's prompts alone; ").append(note)
+                .append(".\n\n| setting");
+        for (LabelScore l : first) {
+            sb.append(" | ").append(l.label()).append(" (").append(l.prompts()).append(")");
+        }
+        sb.append(" |\n|---").append("|---:".repeat(first.size())).append("|\n");
+        List<Map.Entry<String, List<LabelScore>>> rows = new ArrayList<>();
+        if (reference != null) {
+            rows.add(Map.entry("references", reference));
+        }
+        for (Setting s : settings) {
+            rows.add(Map.entry(s.name(), scores.apply(s)));
+        }
+        for (Map.Entry<String, List<LabelScore>> r : rows) {
+            sb.append("| ").append(r.getKey());
+            for (LabelScore l : r.getValue()) {
+                sb.append(" | ").append(String.format(Locale.ROOT, "%.3f", l.mean())).append(' ').append(interval(l.interval()));
+            }
+            sb.append(" |\n");
+        }
+    }
+
+    /**
+     * The interval of {@code a}'s colour distance minus {@code b}'s, replicate by replicate (paired resamples); null
+     * without a bootstrap or a colour column.
+     */
+    public PromptBootstrap.Interval colourDifferenceInterval(Setting a, Setting b) {
+        return differenceInterval(a.colour(), a.colourReplicates(), b.colour(), b.colourReplicates());
+    }
+
+    /** The same for the colour diversity. */
+    public PromptBootstrap.Interval colourDiversityDifferenceInterval(Setting a, Setting b) {
+        return differenceInterval(a.colourDiversity(), a.colourDiversityReplicates(), b.colourDiversity(),
+                b.colourDiversityReplicates());
+    }
+
+    private PromptBootstrap.Interval differenceInterval(Double a, double[] ra, Double b, double[] rb) {
+        if (a == null || b == null || ra == null || rb == null || ra.length == 0) {
+            return null;
+        }
+        double[] d = new double[ra.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = ra[i] - rb[i];
+        }
+        return PromptBootstrap.centred(a - b, d, bootstrap.level());
     }
 
     static Gson gson() {
@@ -125,6 +190,12 @@ public record SweepResults(String format, int version, String prompts, int promp
         if (alignment != null) {
             sb.append("- ").append(alignment).append('\n');
         }
+        if (colour != null) {
+            sb.append("- ").append(colour).append('\n');
+            sb.append(String.format(Locale.ROOT, "- colour diversity: each image's mean colour distance to the images of "
+                    + "the other prompts of its label (higher = more varied; the references' own: %.3f)%n",
+                    referenceColourDiversity));
+        }
         sb.append(bootstrap.resamples() == 0 ? "- intervals: none (bootstrap.resamples = 0)\n"
                 : String.format(Locale.ROOT, "- intervals: %d%% bootstrap intervals over %d prompts (%d "
                         + "resamples of prompts with their images, seed %d; the percentile spread re-centred on the "
@@ -132,11 +203,13 @@ public record SweepResults(String format, int version, String prompts, int promp
                         bootstrap.prompts(), bootstrap.resamples(), bootstrap.seed()));
         boolean clip = clipScore != null;
         boolean align = alignment != null;
+        boolean col = colour != null;
         sb.append("\n| setting | model | sampler | steps | guidance | FID | ").append(interval())
                 .append(clip ? " | CLIP score | " + interval() : "").append(align ? " | alignment | " + interval() : "")
+                .append(col ? " | colour distance | " + interval() + " | colour diversity | " + interval() : "")
                 .append(" | prompts | samples | reference | s/image |\n");
         sb.append("|---|---|---|---:|---:|---:|---:").append(clip ? "|---:|---:" : "").append(align ? "|---:|---:" : "")
-                .append("|---:|---:|---:|---:|\n");
+                .append(col ? "|---:|---:|---:|---:" : "").append("|---:|---:|---:|---:|\n");
         for (Setting s : settings) {
             StringBuilder sampler = new StringBuilder(s.scheduler());
             for (Adapter a : s.adapters()) {
@@ -149,10 +222,20 @@ public record SweepResults(String format, int version, String prompts, int promp
                             + " | " + interval(s.clipScoreInterval()) + " | " : "")
                     .append(align ? (s.alignment() == null ? "-" : String.format(Locale.ROOT, "%.3f", s.alignment()))
                             + " | " + interval(s.alignmentInterval()) + " | " : "")
+                    .append(col ? (s.colour() == null ? "-" : String.format(Locale.ROOT, "%.3f", s.colour()))
+                            + " | " + interval(s.colourInterval()) + " | "
+                            + (s.colourDiversity() == null ? "-" : String.format(Locale.ROOT, "%.3f", s.colourDiversity()))
+                            + " | " + interval(s.colourDiversityInterval()) + " | " : "")
                     .append(s.prompts()).append(" | ").append(s.samples()).append(" | ").append(s.referenceSamples())
                     .append(" | ")
                     .append(s.secondsPerImage() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.secondsPerImage()))
                     .append(" |\n");
+        }
+        if (col && !settings.isEmpty() && settings.get(0).colourByLabel() != null
+                && !settings.get(0).colourByLabel().isEmpty()) {
+            byLabel(sb, "Colour distance by prompt label", "lower is better", Setting::colourByLabel, null);
+            byLabel(sb, "Colour diversity by prompt label", "compare with the references' row",
+                    Setting::colourDiversityByLabel, referenceColourDiversityByLabel);
         }
         Map<String, List<String>> warnings = new LinkedHashMap<>();
         for (Setting s : settings) {

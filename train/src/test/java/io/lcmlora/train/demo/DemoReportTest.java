@@ -39,7 +39,8 @@ class DemoReportTest {
 
     static SweepResults.Setting setting(String name, double fid, double[] replicates) {
         return new SweepResults.Setting(name, name, "m", "p", "lcm", 4, 1, List.of(), null, fid, null, 10, 10, 5, null,
-                null, null, null, name, "g.png", 0, 0, null, List.of(), replicates, null, null);
+                null, null, null, name, "g.png", 0, 0, null, List.of(), replicates, null, null, null, null, null, List.of(), null, null, null,
+                List.of());
     }
 
     /**
@@ -64,7 +65,7 @@ class DemoReportTest {
         }
         SweepResults r = new SweepResults(SweepResults.FORMAT, SweepResults.VERSION, "p", 5, List.of(0L), 2, 32, 32,
                 "e", "none", 8, new SweepResults.Reference("s", 10, "src"),
-                new SweepResults.Bootstrap("prompt", 5, factor.length, 0, 0.9), null, null, settings);
+                new SweepResults.Bootstrap("prompt", 5, factor.length, 0, 0.9), null, null, settings, null, null, List.of());
         return new DemoReport.Sweep(c, r);
     }
 
@@ -146,12 +147,45 @@ class DemoReportTest {
         SweepResults r = new SweepResults(SweepResults.FORMAT, SweepResults.VERSION, "p", 5, List.of(0L), 2, 32, 32,
                 "e", "none", 8, new SweepResults.Reference("s", 10, "src"),
                 new SweepResults.Bootstrap("prompt", 5, b.length, 0, 0.9), null, null,
-                List.of(setting("a", 7.5, a), setting("b", 5, b)));
+                List.of(setting("a", 7.5, a), setting("b", 5, b)), null, null, List.of());
         PromptBootstrap.Interval iv = r.fidRatioInterval(r.setting("a"), r.setting("b"));
         assertEquals(1.5, iv.low(), 1e-12);
         assertEquals(1.5, iv.high(), 1e-12);
         // unpaired, the same replicates would give a ratio spread of [2/9 x 1.5, 9/2 x 1.5]
         assertTrue(PromptBootstrap.percentile(a, 0.9).high() / PromptBootstrap.percentile(b, 0.9).low() > 3);
         assertNull(r.fidRatioInterval(setting("c", 1, null), r.setting("b")));
+    }
+
+    /** {@code s} with a colour distance and its interval. */
+    static SweepResults.Setting withColour(SweepResults.Setting s, double colour) {
+        return new SweepResults.Setting(s.name(), s.family(), s.model(), s.modelPath(), s.scheduler(), s.steps(),
+                s.guidance(), s.adapters(), s.timesteps(), s.fid(), s.fidInterval(), s.samples(), s.referenceSamples(),
+                s.prompts(), null, null, null, null, s.imagesDir(), s.grid(), 0, 0, null, List.of(), s.fidReplicates(),
+                null, null, colour, new SweepResults.Interval(colour - 0.01, colour + 0.02), null, List.of(), 0.4,
+                new SweepResults.Interval(0.35, 0.45), null, List.of());
+    }
+
+    @Test
+    void tableShowsTheColourColumnsWhenBothSweepsHaveThem() throws IOException {
+        DemoReport.Sweep b = sweep(new double[] {71.57, 19.19, 7.87, 8.43, 9.10, 8.93}, new double[] {9.77, 8.28, 9.81, 10.23});
+        DemoReport.Sweep f = sweep(new double[] {76.69, 16.35, 6.86, 7.10, 7.29, 7.41}, new double[] {9.90, 8.76, 9.27, 9.77});
+        assertTrue(!DemoReport.table(b, f).contains("colour"), "no colour column without colour results");
+        DemoReport.Sweep bc = coloured(b, 0.25);
+        DemoReport.Sweep fc = coloured(f, 0.5);
+        String t = DemoReport.table(bc, fc);
+        assertTrue(t.contains("| colour distance twitter [90%] | colour distance google [90%] | colour diversity twitter "
+                + "[90%] (references 0.700) | colour diversity google [90%] (references 0.700) |"), t);
+        // every row: twitter 0.250 [0.240, 0.270], google 0.500 [0.490, 0.520], diversity 0.4 [0.35, 0.45], the counts
+        assertTrue(t.contains("| 0.250 [0.240, 0.270] | 0.500 [0.490, 0.520] | 0.400 [0.350, 0.450] | 0.400 [0.350, 0.450] "
+                + "| 10 / 10 |"), t);
+        assertEquals(11, t.split("\n").length - 1, "header rule and ten settings");
+    }
+
+    static DemoReport.Sweep coloured(DemoReport.Sweep s, double colour) {
+        SweepResults r = s.results();
+        List<SweepResults.Setting> settings = r.settings().stream().map(x -> withColour(x, colour)).toList();
+        return new DemoReport.Sweep(s.config(), new SweepResults(r.format(), r.version(), r.prompts(), r.promptCount(),
+                r.seeds(), r.imagesPerPrompt(), r.width(), r.height(), r.extractor(), r.preprocessing(), r.dims(),
+                r.reference(), r.bootstrap(), null, null, settings, "colour", 0.7, List.of()));
     }
 }

@@ -234,6 +234,9 @@ class DemoRunTest {
                 prompts.get(0).references());
         assertEquals(List.of(dir.resolve("img32/h2.png"), dir.resolve("img32/h3.png")), prompts.get(1).references());
         assertEquals(7, prompts.stream().mapToInt(p -> p.references().size()).sum());
+        // only each caption's own image is its colour reference, not the round-robin fill
+        assertEquals(List.of(dir.resolve("img32/h0.png")), prompts.get(0).ownReferenceImages());
+        assertEquals(List.of(1, 1, 1), prompts.stream().map(EvalPrompt::ownReferences).toList());
         assertThrows(IllegalArgumentException.class,
                 () -> DemoPrep.pickCaptions(DemoPrep.heldOutCaptions(List.of(manifest)), 8));
     }

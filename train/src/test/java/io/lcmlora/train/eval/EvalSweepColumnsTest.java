@@ -105,7 +105,8 @@ class EvalSweepColumnsTest {
         }
         assertTrue(s.clipScoreInterval().low() <= s.clipScoreInterval().high());
         String md = Files.readString(tmp.resolve("out/results.md"));
-        assertTrue(md.contains("| FID | 90% interval | CLIP score | 90% interval | alignment | 90% interval | prompts |"), md);
+        assertTrue(md.contains("| FID | 90% interval | CLIP score | 90% interval | alignment | 90% interval | colour distance | 90% "
+                + "interval | colour diversity | 90% interval | prompts |"), md);
         assertEquals(12, s.samples());
         assertEquals(4, s.prompts());
     }

@@ -119,7 +119,7 @@ class EvalSweepTest {
                 List.of(new EvalConfig.AdapterSpec("lcm", "lcm.safetensors", null)),
                 tmp.resolve("data/prompts.jsonl").toString(), List.of(0L, 10L), 2, SIZE, SIZE, 3, null, "cpu", io.lcmlora.engine.Precision.FP32,
                 new EvalConfig.FeaturesConfig("pixels", null, 8, "none", 5), null, settings,
-                tmp.resolve("out").toString(), 4, null, EvalConfig.BootstrapConfig.defaults());
+                tmp.resolve("out").toString(), 4, null, EvalConfig.BootstrapConfig.defaults(), null);
     }
 
     static FeatureExtractors extractors() {
@@ -231,12 +231,16 @@ class EvalSweepTest {
         assertTrue(fids[3] > fids[4], java.util.Arrays.toString(fids));
 
         String md = Files.readString(out.resolve("results.md"));
-        assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | 90% interval | prompts | samples "
-                + "| reference | s/image |"), md);
+        // the prompts name their own references, so the colour column is on by default
+        assertTrue(md.contains("| setting | model | sampler | steps | guidance | FID | 90% interval | colour distance "
+                + "| 90% interval | colour diversity | 90% interval | prompts | samples | reference | s/image |"), md);
         SweepResults.Setting lcm4 = first.settings().get(2);
         assertTrue(md.contains("| lcm-4steps | tiny | lcm + lcm@1 | 4 | 1 | " + SweepResults.fid(fids[2]) + " | "
-                + SweepResults.interval(lcm4.fidInterval()) + " | " + PROMPTS + " | " + perSetting + " | " + PROMPTS * 2
-                + " |"), md);
+                + SweepResults.interval(lcm4.fidInterval()) + " | " + String.format(java.util.Locale.ROOT, "%.3f",
+                        lcm4.colour()) + " | " + SweepResults.interval(lcm4.colourInterval()) + " | "
+                + String.format(java.util.Locale.ROOT, "%.3f", lcm4.colourDiversity()) + " | "
+                + SweepResults.interval(lcm4.colourDiversityInterval()) + " | " + PROMPTS + " | "
+                + perSetting + " | " + PROMPTS * 2 + " |"), md);
 
         // the bootstrap, brute force: replicate b is the FID of the image lists with each drawn prompt's images
         // (generated and reference) repeated by its draw count
@@ -333,7 +337,7 @@ class EvalSweepTest {
         Path fresh = tmp.resolve("fresh");
         EvalConfig cfg2 = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), cfg.imagesPerPrompt(),
                 cfg.width(), cfg.height(), 1, null, cfg.device(), cfg.precision(), cfg.features(), null, cfg.settings(),
-                fresh.toString(), cfg.gridPrompts(), null, cfg.bootstrap());
+                fresh.toString(), cfg.gridPrompts(), null, cfg.bootstrap(), null);
         SweepResults clean = EvalSweep.run(cfg2, new FakeGenerator(), extractors(), SweepProgress.none());
         for (int i = 0; i < 5; i++) {
             assertEquals(clean.settings().get(i).fid(), results.settings().get(i).fid(), 0.0);
@@ -355,10 +359,10 @@ class EvalSweepTest {
         Files.writeString(tmp.resolve("data/bare.jsonl"), bare.toString());
         List<EvalConfig.SettingSpec> one = List.of(cfg.settings().get(0));
         EvalConfig withRefs = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4, null, cfg.bootstrap());
+                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), null, one, tmp.resolve("a").toString(), 4, null, cfg.bootstrap(), null);
         EvalConfig precomputed = new EvalConfig(cfg.models(), cfg.adapters(), tmp.resolve("data/bare.jsonl").toString(),
                 cfg.seeds(), 2, SIZE, SIZE, 3, null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), stats.toString(),
-                one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
+                one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap(), null);
         SweepResults a = EvalSweep.run(withRefs, new FakeGenerator(), extractors(), SweepProgress.none());
         SweepResults b = EvalSweep.run(precomputed, new FakeGenerator(), extractors(), SweepProgress.none());
         assertEquals("precomputed stats file", b.reference().source());
@@ -368,10 +372,99 @@ class EvalSweepTest {
         // a stats file the sweep did not write is not a cache to overwrite
         byte[] before = Files.readAllBytes(stats);
         EvalConfig clash = new EvalConfig(cfg.models(), cfg.adapters(), cfg.prompts(), cfg.seeds(), 2, SIZE, SIZE, 3,
-                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap());
+                null, "cpu", io.lcmlora.engine.Precision.FP32, cfg.features(), stats.toString(), one, tmp.resolve("b").toString(), 4, null, cfg.bootstrap(), null);
         IOException e = assertThrows(IOException.class,
                 () -> EvalSweep.run(clash, new FakeGenerator(), extractors(), SweepProgress.none()));
         assertTrue(e.getMessage().contains("not written by a sweep"), e.getMessage());
         assertArrayEquals(before, Files.readAllBytes(stats));
+    }
+
+    /** A copy of {@code cfg} with another prompt file, output folder and colour_bins. */
+    static EvalConfig with(EvalConfig cfg, String prompts, Path out, Integer colourBins) {
+        return new EvalConfig(cfg.models(), cfg.adapters(), prompts, cfg.seeds(), cfg.imagesPerPrompt(), cfg.width(),
+                cfg.height(), cfg.batchSize(), null, cfg.device(), cfg.precision(), cfg.features(), null,
+                List.of(cfg.settings().get(1)), out.toString(), cfg.gridPrompts(), null, cfg.bootstrap(), colourBins);
+    }
+
+    @Test
+    void colourColumnScoresEachImageAgainstItsOwnPromptsFirstReferences() throws IOException {
+        EvalConfig cfg = config();
+        // the same prompts, each saying only its first reference is its own (the second only fills the FID set)
+        StringBuilder own = new StringBuilder();
+        for (int p = 0; p < PROMPTS; p++) {
+            own.append("{\"prompt\": \"prompt number ").append(p).append("\", \"references\": [\"refs/").append(p)
+                    .append("_0.png\", \"refs/").append(p).append("_1.png\"], \"own_references\": 1}\n");
+        }
+        Path ownFile = tmp.resolve("data/own.jsonl");
+        Files.writeString(ownFile, own.toString());
+        SweepResults r = EvalSweep.run(with(cfg, ownFile.toString(), tmp.resolve("own"), 3), new FakeGenerator(),
+                extractors(), SweepProgress.none());
+        ColourFidelity c = new ColourFidelity(3);
+        for (SweepResults.Setting s : r.settings()) {
+            double sum = 0;
+            int n = 0;
+            for (int p = 0; p < PROMPTS; p++) {
+                long[] ref = c.counts(ImageIO.read(tmp.resolve("data/refs/" + p + "_0.png").toFile()));
+                for (long seed : cfg.seeds()) {
+                    for (int k = 0; k < cfg.imagesPerPrompt(); k++) {
+                        Path img = tmp.resolve("own").resolve(s.imagesDir()).resolve(String.format("%05d_%d.png", p, seed + k));
+                        sum += ColourFidelity.distance(c.counts(ImageIO.read(img.toFile())), ref);
+                        n++;
+                    }
+                }
+            }
+            assertEquals(sum / n, s.colour(), 1e-12, s.name());
+            assertTrue(s.colourDiversity() > 0 && s.colourDiversity() <= 1, s.name());
+            assertTrue(s.colourInterval().low() <= s.colour() && s.colour() <= s.colourInterval().high());
+            assertTrue(s.colourByLabel().isEmpty(), "no labels, no breakdown");
+        }
+        assertTrue(r.colour().contains("3 bins per channel"), r.colour());
+        String md = Files.readString(tmp.resolve("own").resolve(SweepLayout.RESULTS_MD));
+        assertTrue(md.contains("| colour distance | 90% interval |"), md);
+        // 0 turns the column off; left out, prompts without references have none; a number with them is an error
+        assertEquals(null, EvalSweep.run(with(cfg, ownFile.toString(), tmp.resolve("own"), 0), new FakeGenerator(),
+                extractors(), SweepProgress.none()).colour());
+        Path bare = tmp.resolve("data/bare-colour.jsonl");
+        Files.writeString(bare, "{\"prompt\": \"a\", \"references\": [\"refs/0_0.png\"]}\n"
+                + "{\"prompt\": \"b\", \"references\": [\"refs/1_0.png\"], \"own_references\": 0}\n");
+        assertEquals(null, EvalSweep.run(with(cfg, bare.toString(), tmp.resolve("bare"), null), new FakeGenerator(),
+                extractors(), SweepProgress.none()).colour());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EvalSweep.run(
+                with(cfg, bare.toString(), tmp.resolve("bare"), 5), new FakeGenerator(), extractors(), SweepProgress.none()));
+        assertTrue(e.getMessage().contains("colour_bins: 5") && e.getMessage().contains("prompt 1"), e.getMessage());
+        Path over = tmp.resolve("data/over.jsonl");
+        Files.writeString(over, "{\"prompt\": \"a\", \"references\": [\"refs/0_0.png\"], \"own_references\": 2}\n");
+        IOException o = assertThrows(IOException.class, () -> EvalPrompts.read(over));
+        assertTrue(o.getMessage().contains("over.jsonl:1") && o.getMessage().contains("\"own_references\" must be a whole "
+                + "number in [0, 1]"), o.getMessage());
+        io.lcmlora.train.config.ConfigException bad = assertThrows(io.lcmlora.train.config.ConfigException.class,
+                () -> with(cfg, bare.toString(), tmp.resolve("bare"), 1));
+        assertTrue(bad.getMessage().contains("colour_bins"), bad.getMessage());
+    }
+
+    @Test
+    void colourByLabelBootstrapsEachLabelsPromptsAlone() {
+        List<EvalPrompt> prompts = new ArrayList<>();
+        String[] labels = {"Flags", "Smileys", "Flags", "Smileys", "Flags"};
+        for (int p = 0; p < labels.length; p++) {
+            prompts.add(new EvalPrompt(p, "p" + p, null, List.of(), 0, labels[p]));
+        }
+        // two images per prompt; Flags images all 0.8 (constant: zero-width interval), Smileys 0.1 and 0.3 per prompt
+        int[] pos = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4};
+        double[] v = {0.8, 0.8, 0.1, 0.1, 0.8, 0.8, 0.3, 0.3, 0.8, 0.8};
+        List<SweepResults.LabelScore> by = EvalSweep.byLabel(prompts, pos, v, new EvalConfig.BootstrapConfig(200, 0, 0.9));
+        assertEquals(2, by.size());
+        assertEquals("Flags", by.get(0).label());
+        assertEquals(3, by.get(0).prompts());
+        assertEquals(0.8, by.get(0).mean(), 1e-12);
+        assertEquals(0.8, by.get(0).interval().low(), 1e-12);
+        assertEquals(0.8, by.get(0).interval().high(), 1e-12);
+        assertEquals(0.2, by.get(1).mean(), 1e-12);
+        // two prompts resampled: each replicate's mean is 0.1, 0.2 or 0.3, so the interval lies in [0.1, 0.3]
+        assertTrue(by.get(1).interval().low() >= 0.1 - 1e-12 && by.get(1).interval().high() <= 0.3 + 1e-12);
+        assertTrue(by.get(1).interval().high() > by.get(1).interval().low());
+        List<EvalPrompt> unlabelled = List.of(new EvalPrompt(0, "p", null, List.of(), 0, null));
+        assertTrue(EvalSweep.byLabel(unlabelled, new int[] {0}, new double[] {0.5}, EvalConfig.BootstrapConfig.defaults())
+                .isEmpty());
     }
 }
