@@ -422,7 +422,7 @@ public final class DemoRun {
             List<EvalConfig.SettingSpec> settings) {
         return new EvalConfig(c.models(), adapters, c.prompts(), c.seeds(), c.imagesPerPrompt(), c.width(), c.height(),
                 c.batchSize(), c.negativePrompt(), c.device(), c.precision(), c.features(), c.referenceStats(), settings,
-                c.outputDir(), c.gridPrompts(), c.clipScore(), c.bootstrap());
+                c.outputDir(), c.gridPrompts(), c.clipScore(), c.bootstrap(), c.colourBins());
     }
 
     /** Every image of the style's teacher-only settings is on disk. */
