@@ -17,6 +17,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -63,29 +64,32 @@ class SdxlPipelineTest {
         return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
     }
 
-    static int maxLevelDiff(BufferedImage a, BufferedImage b) {
+    /** How many 8-bit channel values of {@code a} and {@code b} differ by each level 0..255. */
+    static int[] levelDiffCounts(BufferedImage a, BufferedImage b) {
         int[] x = pixels(a);
         int[] y = pixels(b);
-        int max = 0;
+        int[] counts = new int[256];
         for (int i = 0; i < x.length; i++) {
             for (int s = 0; s < 24; s += 8) {
-                max = Math.max(max, Math.abs(((x[i] >> s) & 0xFF) - ((y[i] >> s) & 0xFF)));
+                counts[Math.abs(((x[i] >> s) & 0xFF) - ((y[i] >> s) & 0xFF))]++;
             }
+        }
+        return counts;
+    }
+
+    static int maxLevelDiff(BufferedImage a, BufferedImage b) {
+        int[] counts = levelDiffCounts(a, b);
+        int max = 255;
+        while (max > 0 && counts[max] == 0) {
+            max--;
         }
         return max;
     }
 
     /** How many 8-bit channel values of {@code a} and {@code b} differ. */
     static int differingLevels(BufferedImage a, BufferedImage b) {
-        int[] x = pixels(a);
-        int[] y = pixels(b);
-        int n = 0;
-        for (int i = 0; i < x.length; i++) {
-            for (int s = 0; s < 24; s += 8) {
-                n += ((x[i] >> s) & 0xFF) != ((y[i] >> s) & 0xFF) ? 1 : 0;
-            }
-        }
-        return n;
+        int[] counts = levelDiffCounts(a, b);
+        return Arrays.stream(counts).sum() - counts[0];
     }
 
     @Test
