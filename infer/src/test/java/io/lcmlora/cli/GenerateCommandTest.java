@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.lcmlora.pipeline.ImageLevels;
 import io.lcmlora.pipeline.PngImages;
 import io.lcmlora.pipeline.TinySdxlFolder;
 import java.awt.image.BufferedImage;
@@ -61,8 +62,8 @@ class GenerateCommandTest {
             BufferedImage f = PngImages.read(fused.get(i));
             BufferedImage n = PngImages.read(plain.get(i));
             // fusing changes float rounding only; the LoRA itself changes the image
-            assertTrue(maxLevelDiff(u, f) <= 1, "fused vs unfused: " + maxLevelDiff(u, f));
-            assertNotEquals(0, maxLevelDiff(u, n));
+            assertTrue(ImageLevels.maxLevelDiff(u, f) <= 1, "fused vs unfused: " + ImageLevels.maxLevelDiff(u, f));
+            assertNotEquals(0, ImageLevels.maxLevelDiff(u, n));
         }
         assertTrue(JsonParser.parseString(PngImages.readText(fused.get(0)).get("parameters")).getAsJsonObject()
                 .get("fused").getAsBoolean());
@@ -98,19 +99,5 @@ class GenerateCommandTest {
                 "--out", out.toString()));
         assertNotEquals(0, cl.execute("--model", model.toString(), "--out", out.toString()));
         assertTrue(!Files.exists(out));
-    }
-
-    static int maxLevelDiff(BufferedImage a, BufferedImage b) {
-        int max = 0;
-        for (int y = 0; y < a.getHeight(); y++) {
-            for (int x = 0; x < a.getWidth(); x++) {
-                int p = a.getRGB(x, y);
-                int q = b.getRGB(x, y);
-                for (int s = 0; s < 24; s += 8) {
-                    max = Math.max(max, Math.abs(((p >> s) & 0xFF) - ((q >> s) & 0xFF)));
-                }
-            }
-        }
-        return max;
     }
 }

@@ -17,7 +17,6 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -64,34 +63,6 @@ class SdxlPipelineTest {
         return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
     }
 
-    /** How many 8-bit channel values of {@code a} and {@code b} differ by each level 0..255. */
-    static int[] levelDiffCounts(BufferedImage a, BufferedImage b) {
-        int[] x = pixels(a);
-        int[] y = pixels(b);
-        int[] counts = new int[256];
-        for (int i = 0; i < x.length; i++) {
-            for (int s = 0; s < 24; s += 8) {
-                counts[Math.abs(((x[i] >> s) & 0xFF) - ((y[i] >> s) & 0xFF))]++;
-            }
-        }
-        return counts;
-    }
-
-    static int maxLevelDiff(BufferedImage a, BufferedImage b) {
-        int[] counts = levelDiffCounts(a, b);
-        int max = 255;
-        while (max > 0 && counts[max] == 0) {
-            max--;
-        }
-        return max;
-    }
-
-    /** How many 8-bit channel values of {@code a} and {@code b} differ. */
-    static int differingLevels(BufferedImage a, BufferedImage b) {
-        int[] counts = levelDiffCounts(a, b);
-        return Arrays.stream(counts).sum() - counts[0];
-    }
-
     @Test
     void sameSeedSamePixelsAndBytesOtherSeedDiffers() throws Exception {
         GeneratedImage a = pipe.generate(request("a red cat")).get(0);
@@ -103,7 +74,7 @@ class SdxlPipelineTest {
         a.writePng(fa);
         b.writePng(fb);
         assertArrayEquals(Files.readAllBytes(fa), Files.readAllBytes(fb));
-        assertTrue(maxLevelDiff(a.image(), c.image()) > 0, "seed 8 must give another image than seed 7");
+        assertTrue(ImageLevels.maxLevelDiff(a.image(), c.image()) > 0, "seed 8 must give another image than seed 7");
     }
 
     @Test
@@ -112,9 +83,9 @@ class SdxlPipelineTest {
         GeneratedImage alone = pipe.generate(request("a red cat").withSeed(8)).get(0);
         assertEquals(2, batch.size());
         assertEquals(8, batch.get(1).seed());
-        assertTrue(maxLevelDiff(batch.get(0).image(), batch.get(1).image()) > 0);
+        assertTrue(ImageLevels.maxLevelDiff(batch.get(0).image(), batch.get(1).image()) > 0);
         // batch size may change kernel summation order: allow one 8-bit level
-        assertTrue(maxLevelDiff(batch.get(1).image(), alone.image()) <= 1);
+        assertTrue(ImageLevels.maxLevelDiff(batch.get(1).image(), alone.image()) <= 1);
     }
 
     @Test
@@ -141,14 +112,14 @@ class SdxlPipelineTest {
             assertEquals(seeds[k], batch.get(k).seed());
             assertEquals(index[k], batch.get(k).index());
             assertEquals(alone.get(k).parameters(), batch.get(k).parameters());
-            worst = Math.max(worst, maxLevelDiff(batch.get(k).image(), alone.get(k).image()));
-            differing += differingLevels(batch.get(k).image(), alone.get(k).image());
+            worst = Math.max(worst, ImageLevels.maxLevelDiff(batch.get(k).image(), alone.get(k).image()));
+            differing += ImageLevels.differingLevels(batch.get(k).image(), alone.get(k).image());
         }
         int values = 5 * 3 * batch.get(0).image().getWidth() * batch.get(0).image().getHeight();
         assertTrue(worst <= 1, "an image of a 3-prompt batch must equal its prompt generated alone up to one level, "
                 + "got " + worst + " levels");
         assertTrue(differing * 100 <= values, differing + " of " + values + " values differ by a level (at most 1 %)");
-        assertTrue(maxLevelDiff(batch.get(0).image(), batch.get(2).image()) > 0, "prompts must give different images");
+        assertTrue(ImageLevels.maxLevelDiff(batch.get(0).image(), batch.get(2).image()) > 0, "prompts must give different images");
         assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withGuidance(1.0))));
         assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withSize(64, 64))));
         assertThrows(IllegalArgumentException.class, () -> pipe.generate(List.of(a, b.withSteps(4))));
@@ -164,8 +135,8 @@ class SdxlPipelineTest {
         BufferedImage noCfg = pipe.generate(request("a red cat").withGuidance(1.0)).get(0).image();
         BufferedImage plain = pipe.generate(request("a red cat").withGuidance(8.0)).get(0).image();
         BufferedImage neg = pipe.generate(request("a red cat").withGuidance(8.0).withNegativePrompt("blurry")).get(0).image();
-        assertTrue(maxLevelDiff(plain, neg) > 0, "g = 8: the negative prompt must change the image");
-        assertTrue(maxLevelDiff(noCfg, plain) > 0, "g = 8 must differ from g = 1");
+        assertTrue(ImageLevels.maxLevelDiff(plain, neg) > 0, "g = 8: the negative prompt must change the image");
+        assertTrue(ImageLevels.maxLevelDiff(noCfg, plain) > 0, "g = 8 must differ from g = 1");
     }
 
     @Test
@@ -214,7 +185,7 @@ class SdxlPipelineTest {
         assertEquals(0.5, q.get("eta").getAsDouble());
         assertEquals("[999,499]", q.get("timesteps").toString());
         GeneratedImage l = pipe.generate(request("a cat").withScheduler(SchedulerKind.LCM, new long[] {999, 499})).get(0);
-        assertNotEquals(0, maxLevelDiff(t.image(), l.image()), "TCD at gamma 0.5 differs from LCM on the same timesteps");
+        assertNotEquals(0, ImageLevels.maxLevelDiff(t.image(), l.image()), "TCD at gamma 0.5 differs from LCM on the same timesteps");
     }
 
     @Test
@@ -253,7 +224,7 @@ class SdxlPipelineTest {
         BufferedImage fromA = pipe.generate(r.withInitImage(a, 0.5)).get(0).image();
         BufferedImage fromB = pipe.generate(r.withInitImage(b, 0.5)).get(0).image();
         BufferedImage fromA2 = pipe.generate(r.withInitImage(a, 0.5)).get(0).image();
-        assertTrue(maxLevelDiff(fromA, fromB) > 0, "another input image must give another output");
+        assertTrue(ImageLevels.maxLevelDiff(fromA, fromB) > 0, "another input image must give another output");
         assertArrayEquals(pixels(fromA), pixels(fromA2));
     }
 
@@ -264,7 +235,7 @@ class SdxlPipelineTest {
         try (SdxlModel single = ModelSource.open(file, LoadOptions.cpu(), SingleFileConfigs.fromDir(folder), folder);
                 SdxlPipeline p = new SdxlPipeline(single)) {
             GenerationRequest r = request("a red cat").withGuidance(3.0).withNegativePrompt("blurry");
-            assertTrue(maxLevelDiff(pipe.generate(r).get(0).image(), p.generate(r).get(0).image()) <= 1);
+            assertTrue(ImageLevels.maxLevelDiff(pipe.generate(r).get(0).image(), p.generate(r).get(0).image()) <= 1);
             assertTrue(single.notes().get(0).contains("single-file"), single.notes().get(0));
         }
     }
@@ -309,10 +280,10 @@ class SdxlPipelineTest {
         BufferedImage base = pipe.generate(request("a red square")).get(0).image();
         try (SdxlPipeline withLora = new SdxlPipeline(model)) {
             withLora.loadLora(LoraSpec.parse(file + ":1.0"));
-            assertTrue(maxLevelDiff(base, withLora.generate(request("a red square")).get(0).image()) > 0,
+            assertTrue(ImageLevels.maxLevelDiff(base, withLora.generate(request("a red square")).get(0).image()) > 0,
                     "a text-encoder LoRA must change the conditioning");
         }
-        assertEquals(0, maxLevelDiff(base, pipe.generate(request("a red square")).get(0).image()),
+        assertEquals(0, ImageLevels.maxLevelDiff(base, pipe.generate(request("a red square")).get(0).image()),
                 "closing the pipeline detaches its adapters");
     }
 
@@ -325,11 +296,11 @@ class SdxlPipelineTest {
             assertEquals("lora_peft", name);
             p.setAdapters(Map.of());
             GeneratedImage off = p.generate(request("a red square")).get(0);
-            assertEquals(0, maxLevelDiff(base, off.image()), "no adapters = the base model");
+            assertEquals(0, ImageLevels.maxLevelDiff(base, off.image()), "no adapters = the base model");
             assertEquals(0, JsonParser.parseString(off.parameters()).getAsJsonObject().getAsJsonArray("adapters").size());
             p.setAdapters(Map.of(name, 0.5));
             GeneratedImage half = p.generate(request("a red square")).get(0);
-            assertTrue(maxLevelDiff(base, half.image()) > 0);
+            assertTrue(ImageLevels.maxLevelDiff(base, half.image()) > 0);
             JsonObject ran = JsonParser.parseString(half.parameters()).getAsJsonObject().getAsJsonArray("adapters").get(0)
                     .getAsJsonObject();
             assertEquals(name, ran.get("name").getAsString());
