@@ -280,6 +280,13 @@ public record EvalConfig(
         return YamlConfig.parse(EvalConfig.class, defaults(), yaml, List.of());
     }
 
+    /** This config with other adapters and settings, every other field kept (validated like any config). */
+    public EvalConfig withAdaptersAndSettings(List<AdapterSpec> adapters, List<SettingSpec> settings) {
+        return new EvalConfig(models, adapters, prompts, seeds, imagesPerPrompt, width, height, batchSize,
+                negativePrompt, device, precision, features, referenceStats, settings, outputDir, gridPrompts,
+                clipScore, bootstrap, colourBins);
+    }
+
     /** The resolved config as YAML. */
     public String toYaml() {
         return YamlConfig.toYaml(this);

@@ -395,7 +395,7 @@ public final class DemoRun {
             settings.add(new EvalConfig.SettingSpec(s.name(), s.model(), s.scheduler(), steps, s.guidance(),
                     s.adapters(), s.timesteps(), s.spacing(), s.eta()));
         }
-        EvalConfig out = withSettings(c, c.adapters(), settings);
+        EvalConfig out = c.withAdaptersAndSettings(c.adapters(), settings);
         requireSteps(out, file, SchedulerKind.DDIM, false, REQUIRED_DDIM);
         requireSteps(out, file, SchedulerKind.LCM, true, REQUIRED_LCM);
         return out;
@@ -415,14 +415,7 @@ public final class DemoRun {
      * distillation: its images are the same files (names, prompts, seeds) as the full sweep's, which finds them on disk.
      */
     static EvalConfig teacherOnly(EvalConfig c) {
-        return withSettings(c, List.of(), c.settings().stream().filter(s -> s.adapters().isEmpty()).toList());
-    }
-
-    private static EvalConfig withSettings(EvalConfig c, List<EvalConfig.AdapterSpec> adapters,
-            List<EvalConfig.SettingSpec> settings) {
-        return new EvalConfig(c.models(), adapters, c.prompts(), c.seeds(), c.imagesPerPrompt(), c.width(), c.height(),
-                c.batchSize(), c.negativePrompt(), c.device(), c.precision(), c.features(), c.referenceStats(), settings,
-                c.outputDir(), c.gridPrompts(), c.clipScore(), c.bootstrap(), c.colourBins());
+        return c.withAdaptersAndSettings(List.of(), c.settings().stream().filter(s -> s.adapters().isEmpty()).toList());
     }
 
     /** Every image of the style's teacher-only settings is on disk. */
