@@ -15,6 +15,7 @@ public abstract class AdaptableLayer {
     protected NDArray bias;
     private final List<Delta> deltas = new ArrayList<>();
     private boolean deltasEnabled = true;
+    private long generation;
 
     protected AdaptableLayer(String path, NDArray weight, NDArray bias) {
         this.path = path;
@@ -41,6 +42,7 @@ public abstract class AdaptableLayer {
         }
         NDArray old = weight;
         weight = w;
+        generation++;
         return old;
     }
 
@@ -52,14 +54,17 @@ public abstract class AdaptableLayer {
         }
         NDArray old = bias;
         bias = b;
+        generation++;
         return old;
     }
 
     public void addDelta(Delta d) {
         deltas.add(d);
+        generation++;
     }
 
     public boolean removeDelta(Delta d) {
+        generation++;
         return deltas.remove(d);
     }
 
@@ -68,7 +73,19 @@ public abstract class AdaptableLayer {
     }
 
     public void setDeltasEnabled(boolean enabled) {
+        if (enabled != deltasEnabled) {
+            generation++;
+        }
         deltasEnabled = enabled;
+    }
+
+    /**
+     * A count of the changes to what this layer computes through its own methods (weight or bias replaced, a delta
+     * added or removed, deltas switched): equal counts mean the same function, unless a delta's own parameters were
+     * changed in place. What {@link KeyValueMemo} checks before reusing an output.
+     */
+    public long generation() {
+        return generation;
     }
 
     public boolean deltasEnabled() {

@@ -40,14 +40,29 @@ public final class Attention {
      * (freed at once without gradients; autograd holds what backward needs).
      */
     public NDArray forward(NDArray x, NDArray context) {
-        NDArray ctx = context == null ? x : context;
+        return forward(x, context, null);
+    }
+
+    /**
+     * {@link #forward(NDArray, NDArray)} with the keys and values of a cross-attention taken from {@code memo} when it
+     * is not null and was opened for this very {@code context} (computed on first use, then reused: see
+     * {@link KeyValueMemo}); self-attention ({@code context} null) never uses it.
+     */
+    public NDArray forward(NDArray x, NDArray context, KeyValueMemo memo) {
         NDArray q = toQ.forward(x); // [B, T, H*D]
-        NDArray k = toK.forward(ctx); // [B, S, H*D]
-        NDArray v = toV.forward(ctx);
-        NDArray o = Ops.multiHeadAttention(q, k, v, c.heads()); // heads split and merged: [B, T, H*D]
+        NDArray o;
+        if (context != null && memo != null && memo.context() == context) {
+            NDArray[] kv = memo.keysValues(toK, toV); // [B, S, H*D] each, owned by the memo
+            o = Ops.multiHeadAttention(q, kv[0], kv[1], c.heads());
+        } else {
+            NDArray ctx = context == null ? x : context;
+            NDArray k = toK.forward(ctx); // [B, S, H*D]
+            NDArray v = toV.forward(ctx);
+            o = Ops.multiHeadAttention(q, k, v, c.heads()); // heads split and merged: [B, T, H*D]
+            k.close();
+            v.close();
+        }
         q.close();
-        k.close();
-        v.close();
         NDArray y = toOut.forward(o);
         o.close();
         return y;

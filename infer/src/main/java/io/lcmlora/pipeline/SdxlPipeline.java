@@ -25,6 +25,7 @@ import io.lcmlora.model.unet.UNet2DConditionModel;
 import io.lcmlora.model.vae.AutoencoderKL;
 import io.lcmlora.model.vae.DiagonalGaussianDistribution;
 import io.lcmlora.nn.AdaptableLayer;
+import io.lcmlora.nn.KeyValueMemo;
 import io.lcmlora.nn.Ops;
 import io.lcmlora.nn.Weights;
 import io.lcmlora.schedule.GuidanceEmbedding;
@@ -305,26 +306,29 @@ public final class SdxlPipeline implements AutoCloseable {
                 latents = sampler.addNoise(clean, noise, 0);
             }
 
-            // 5. the loop
+            // 5. the loop; every step's cross-attentions reuse the keys and values of the fixed text context
             double g = r.guidanceScale();
-            DenoisingLoop.Denoiser denoiser = (x, t) -> {
-                NDArray in = cfg ? NDArrays.concat(new NDList(x, x)) : x;
-                NDArray out = unet.forward(new UNet2DConditionModel.Inputs(in, new double[] {t}, context, textEmbeds, timeIds,
-                        timestepCond));
-                if (out.getDataType() != DataType.FLOAT32) {
-                    out = out.toType(DataType.FLOAT32, false);
-                }
-                if (!cfg) {
-                    return out;
-                }
-                NDList halves = out.split(2, 0); // [2n, C, h, w] -> uncond, cond
-                NDArray uncond = halves.get(0);
-                return uncond.add(Ops.mulScalar(halves.get(1).sub(uncond), g));
-            };
-            DenoisingLoop.NoiseSource stepNoise = (i, like) -> GaussianNoise.batch(like.getManager(), seeds,
-                    GaussianNoise.Purpose.STEP, i, latentShape);
-            NDArray finalLatents = loop.run(latents, denoiser, stepNoise, progress,
-                    r.sampler().kind().cliName() + " seed " + r.seed());
+            NDArray finalLatents;
+            try (KeyValueMemo kv = unet.memoizeContext(context)) {
+                DenoisingLoop.Denoiser denoiser = (x, t) -> {
+                    NDArray in = cfg ? NDArrays.concat(new NDList(x, x)) : x;
+                    NDArray out = unet.forward(new UNet2DConditionModel.Inputs(in, new double[] {t}, context, textEmbeds,
+                            timeIds, timestepCond), kv);
+                    if (out.getDataType() != DataType.FLOAT32) {
+                        out = out.toType(DataType.FLOAT32, false);
+                    }
+                    if (!cfg) {
+                        return out;
+                    }
+                    NDList halves = out.split(2, 0); // [2n, C, h, w] -> uncond, cond
+                    NDArray uncond = halves.get(0);
+                    return uncond.add(Ops.mulScalar(halves.get(1).sub(uncond), g));
+                };
+                DenoisingLoop.NoiseSource stepNoise = (i, like) -> GaussianNoise.batch(like.getManager(), seeds,
+                        GaussianNoise.Purpose.STEP, i, latentShape);
+                finalLatents = loop.run(latents, denoiser, stepNoise, progress,
+                        r.sampler().kind().cliName() + " seed " + r.seed());
+            }
 
             // 6. decode
             float[] pixels = decode(finalLatents, vae);

@@ -2,6 +2,7 @@ package io.lcmlora.model.unet;
 
 import ai.djl.ndarray.NDArray;
 import io.lcmlora.nn.Attention;
+import io.lcmlora.nn.KeyValueMemo;
 import io.lcmlora.nn.LayerNorm;
 import io.lcmlora.nn.Weights;
 
@@ -27,10 +28,10 @@ public final class BasicTransformerBlock {
         ff = new FeedForward(vb.pp("ff"), dim, 4);
     }
 
-    /** x [B, T, dim], context [B, S, contextDim] -> [B, T, dim]. */
-    public NDArray forward(NDArray x, NDArray context) {
+    /** x [B, T, dim], context [B, S, contextDim] -> [B, T, dim]; attn2's keys and values from {@code memo} when not null. */
+    public NDArray forward(NDArray x, NDArray context, KeyValueMemo memo) {
         x = x.add(attn1.forward(norm1.forward(x), null));
-        x = x.add(attn2.forward(norm2.forward(x), context));
+        x = x.add(attn2.forward(norm2.forward(x), context, memo));
         return x.add(ff.forward(norm3.forward(x)));
     }
 }

@@ -2,6 +2,7 @@ package io.lcmlora.model.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import io.lcmlora.nn.KeyValueMemo;
 import java.util.function.Function;
 
 /**
@@ -47,6 +48,11 @@ abstract class BlockRunner {
 
     /** Declares an array every unit may read that never needs a gradient (the text context). */
     void constant(NDArray x) {}
+
+    /** The cross-attention key/value memo of a sampling loop's forwards, or null (always null with gradients). */
+    KeyValueMemo keyValueMemo() {
+        return null;
+    }
 
     /** Whether the forward may close a block output as soon as its last consumer has run. */
     boolean freesConsumed() {

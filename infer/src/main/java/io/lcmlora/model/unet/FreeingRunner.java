@@ -3,6 +3,7 @@ package io.lcmlora.model.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
+import io.lcmlora.nn.KeyValueMemo;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -17,11 +18,21 @@ import java.util.function.Function;
  */
 final class FreeingRunner extends BlockRunner {
     private final boolean freesConsumed;
+    private final KeyValueMemo memo;
     private final Deque<List<NDArray>> kept = new ArrayDeque<>();
 
-    /** @param freesConsumed close block outputs once consumed (only when no tap holds on to them) */
-    FreeingRunner(boolean freesConsumed) {
+    /**
+     * @param freesConsumed close block outputs once consumed (only when no tap holds on to them)
+     * @param memo the sampling loop's cross-attention keys and values, or null
+     */
+    FreeingRunner(boolean freesConsumed, KeyValueMemo memo) {
         this.freesConsumed = freesConsumed;
+        this.memo = memo;
+    }
+
+    @Override
+    KeyValueMemo keyValueMemo() {
+        return memo;
     }
 
     @Override

@@ -42,7 +42,7 @@ public final class Transformer2DModel {
         long w = x.getShape().get(3);
         NDArray t = r.one(BlockKind.TRANSFORMER_IN, in -> projectIn(in.get(0), b, c, h, w), x);
         for (BasicTransformerBlock blk : blocks) {
-            t = r.one(BlockKind.TRANSFORMER_BLOCK, in -> blk.forward(in.get(0), in.get(1)), t, context);
+            t = r.one(BlockKind.TRANSFORMER_BLOCK, in -> blk.forward(in.get(0), in.get(1), r.keyValueMemo()), t, context);
         }
         return r.one(BlockKind.TRANSFORMER_OUT, in -> projectOut(in.get(0), in.get(1), b, c, h, w), t, x);
     }

@@ -10,6 +10,7 @@ import io.lcmlora.io.ModelWeights;
 import io.lcmlora.nn.AdaptableLayer;
 import io.lcmlora.nn.Conv2d;
 import io.lcmlora.nn.GroupNorm;
+import io.lcmlora.nn.KeyValueMemo;
 import io.lcmlora.nn.NoGrad;
 import io.lcmlora.nn.Ops;
 import io.lcmlora.nn.TimestepEmbedding;
@@ -153,7 +154,7 @@ public final class UNet2DConditionModel {
      * (sampling, the distillation teacher) every block frees its intermediates as it goes.
      */
     public NDArray forward(Inputs in) {
-        return forward(in, null);
+        return forward(in, (BiConsumer<String, NDArray>) null);
     }
 
     /**
@@ -161,7 +162,33 @@ public final class UNet2DConditionModel {
      * {@code dbg} names (time_proj, time_embedding, conv_in, down_block_i, ...).
      */
     public NDArray forward(Inputs in, BiConsumer<String, NDArray> tap) {
-        return forward(in, tap, JniUtils.isGradMode() ? BlockRunner.PLAIN : new FreeingRunner(tap == null));
+        return forward(in, tap, JniUtils.isGradMode() ? BlockRunner.PLAIN : new FreeingRunner(tap == null, null));
+    }
+
+    /**
+     * Opens the cross-attention key/value memo of a sampling loop for {@code encoderHiddenStates}: pass it with that
+     * very array to {@link #forward(Inputs, KeyValueMemo)} at every step, and close it after the loop. Each
+     * cross-attention then computes {@code to_k}/{@code to_v} of the context once per loop instead of once per step
+     * (the same bits; see {@link KeyValueMemo}).
+     */
+    public KeyValueMemo memoizeContext(NDArray encoderHiddenStates) {
+        return new KeyValueMemo(encoderHiddenStates, cast(encoderHiddenStates));
+    }
+
+    /**
+     * {@link #forward(Inputs)} with the cross-attention keys and values of {@code memo} (opened by
+     * {@link #memoizeContext} for {@code in.encoderHiddenStates()}); with grad mode on, or a null memo, the plain
+     * forward.
+     */
+    public NDArray forward(Inputs in, KeyValueMemo memo) {
+        if (memo == null || JniUtils.isGradMode()) {
+            return forward(in);
+        }
+        if (memo.source() != in.encoderHiddenStates()) {
+            throw new IllegalArgumentException("key/value memo opened for another encoder_hidden_states array: open one "
+                    + "per sampling loop with memoizeContext(the array every step passes)");
+        }
+        return forward(in, null, new FreeingRunner(true, memo));
     }
 
     /**
@@ -231,7 +258,8 @@ public final class UNet2DConditionModel {
         };
         NDArray sample = cast(in.sample());
         long batch = sample.getShape().get(0);
-        NDArray context = cast(in.encoderHiddenStates());
+        KeyValueMemo memo = r.keyValueMemo();
+        NDArray context = memo != null ? memo.context() : cast(in.encoderHiddenStates()); // the memo's, by identity
         r.constant(context);
 
         // 1-3. prelude: time embedding, micro-conditioning, conv_in
