@@ -52,7 +52,7 @@ public final class KeyValueMemo implements AutoCloseable {
      * was computed ({@link AdaptableLayer#generation()}), otherwise computed now and kept. The pair stays owned by the
      * memo: callers must not close it.
      */
-    NDArray[] keysValues(AdaptableLayer toK, AdaptableLayer toV) {
+    public NDArray[] keysValues(AdaptableLayer toK, AdaptableLayer toV) {
         if (closed) {
             throw new IllegalStateException("key/value memo used after close (open one per sampling loop)");
         }

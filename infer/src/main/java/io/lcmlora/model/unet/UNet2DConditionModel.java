@@ -172,7 +172,17 @@ public final class UNet2DConditionModel {
      * (the same bits; see {@link KeyValueMemo}).
      */
     public KeyValueMemo memoizeContext(NDArray encoderHiddenStates) {
-        return new KeyValueMemo(encoderHiddenStates, cast(encoderHiddenStates));
+        KeyValueMemo memo = new KeyValueMemo(encoderHiddenStates, cast(encoderHiddenStates));
+        // every pair computed now, before the loop's activations: allocated together rather than between them
+        try (NoGrad ng = NoGrad.open()) {
+            for (Map.Entry<String, AdaptableLayer> e : layers.entrySet()) {
+                if (e.getKey().endsWith(".attn2.to_k")) {
+                    String v = e.getKey().substring(0, e.getKey().length() - "to_k".length()) + "to_v";
+                    memo.keysValues(e.getValue(), layers.get(v));
+                }
+            }
+        }
+        return memo;
     }
 
     /**
