@@ -45,7 +45,7 @@ public final class Attention {
 
     /**
      * {@link #forward(NDArray, NDArray)} with the keys and values of a cross-attention taken from {@code memo} when it
-     * is not null and was opened for this very {@code context} (computed on first use, then reused: see
+     * is not null and was opened for this very {@code context} (computed when the memo opened or at first use, then reused: see
      * {@link KeyValueMemo}); self-attention ({@code context} null) never uses it.
      */
     public NDArray forward(NDArray x, NDArray context, KeyValueMemo memo) {

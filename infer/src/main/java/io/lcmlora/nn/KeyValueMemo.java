@@ -9,7 +9,8 @@ import java.util.Map;
  * The cross-attention keys and values of one text context, computed once and reused by every forward of a sampling
  * loop: over a loop's steps the context, the weights and the adapters stay the same, so each cross-attention's
  * {@code to_k(context)} and {@code to_v(context)} are the same at every step (diffusers recomputes them per step).
- * Reused values are the very tensors the first step computed, so a memoized loop gives the same bits as one without.
+ * Every step reuses the very tensors computed once (when the UNet opens the memo, or at first use), so a memoized loop
+ * gives the same bits as one without.
  *
  * <p>For forwards without gradients only: the UNet bypasses the memo while autograd records (training changes the
  * adapters between passes). Open one per loop, around its steps ({@code UNet2DConditionModel.memoizeContext}), and
