@@ -64,8 +64,11 @@ public abstract class AdaptableLayer {
     }
 
     public boolean removeDelta(Delta d) {
-        generation++;
-        return deltas.remove(d);
+        boolean removed = deltas.remove(d);
+        if (removed) {
+            generation++;
+        }
+        return removed;
     }
 
     public List<Delta> deltas() {

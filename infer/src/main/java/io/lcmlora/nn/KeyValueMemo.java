@@ -23,7 +23,7 @@ public final class KeyValueMemo implements AutoCloseable {
 
     private final NDArray source;
     private final NDArray context;
-    private final Map<Object, Entry> entries = new IdentityHashMap<>();
+    private final Map<AdaptableLayer, Entry> entries = new IdentityHashMap<>();
     private boolean closed;
 
     /**
