@@ -60,7 +60,7 @@ public final class WorkloadBenchmark {
     }
 
     /** {@code unet_fwd}: one no-grad forward per iteration on fixed inputs. */
-    public static LoopStats unetForward(Workload w, int warmup, int iters) throws IOException {
+    public static LoopStats unetForward(Workload w, int warmup, int iters, Path profile) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             UNet2DConditionModel unet = unet(w, m);
             Engine.getInstance().setRandomSeed(1);
@@ -72,12 +72,12 @@ public final class WorkloadBenchmark {
                 try (NDScope scope = new NDScope(); NoGrad ng = NoGrad.open()) {
                     unet.forward(in).toFloatArray();
                 }
-            });
+            }, profile);
         }
     }
 
     /** {@code sample4}: the 4-step LCM loop (timesteps 999, 759, 499, 259) from fresh latents per iteration. */
-    public static LoopStats sample4(Workload w, int warmup, int iters) throws IOException {
+    public static LoopStats sample4(Workload w, int warmup, int iters, Path profile) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
             UNet2DConditionModel unet = unet(w, m);
             Engine.getInstance().setRandomSeed(1);
@@ -93,7 +93,7 @@ public final class WorkloadBenchmark {
                             c.context(), c.textEmbeds(), c.timeIds()), kv);
                     loop.run(m.randomNormal(shape), denoiser, noise, Progress.none(), "bench").toFloatArray();
                 }
-            });
+            }, profile);
         }
     }
 }

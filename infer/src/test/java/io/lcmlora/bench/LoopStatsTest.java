@@ -10,16 +10,16 @@ import org.junit.jupiter.api.Test;
 class LoopStatsTest {
     @Test
     void medianMinMaxAsPythonStatistics() {
-        LoopStats odd = new LoopStats("c", "m", new double[] {3, 1, 2}, new double[] {2, 1, 3}, 10, 5, 1, 0);
+        LoopStats odd = new LoopStats("c", "m", new double[] {3, 1, 2}, new double[] {2, 1, 3}, 10, 5, 1, 0, -1);
         assertEquals(2, odd.median());
         assertEquals(1, odd.min());
         assertEquals(3, odd.max());
-        LoopStats even = new LoopStats("c", "m", new double[] {4, 1, 3, 2}, new double[] {1, 1, 2, 2}, 10, 5, 1, 0);
+        LoopStats even = new LoopStats("c", "m", new double[] {4, 1, 3, 2}, new double[] {1, 1, 2, 2}, 10, 5, 1, 0, 7);
         assertEquals(2.5, even.median()); // statistics.median([1, 2, 3, 4])
         assertTrue(even.toString().startsWith("config=c measure=m median_s=2.5000 min_s=1.0000 max_s=4.0000"));
         assertEquals(1.5, even.cpuMedian());
-        assertTrue(even.toString().endsWith(" cpu_median_s=1.5000"));
-        assertThrows(IllegalArgumentException.class, () -> new LoopStats("c", "m", new double[] {1}, new double[] {}, 1, 1, 1, 0));
+        assertTrue(even.toString().endsWith(" cpu_median_s=1.5000 faults_per_iter=7"));
+        assertThrows(IllegalArgumentException.class, () -> new LoopStats("c", "m", new double[] {1}, new double[] {}, 1, 1, 1, 0, 0));
     }
 
     @Test
@@ -33,7 +33,21 @@ class LoopStatsTest {
         assertEquals(3, s.seconds().length);
         assertEquals(3, s.cpuSeconds().length);
         assertTrue(s.peakRssMiB() >= s.peakLoopMiB());
+        assertTrue(s.faultsPerIteration() >= 0, "faults per iteration read from /proc/self/stat");
         assertThrows(IllegalArgumentException.class, () -> LoopStats.run("c", "m", 0, 0, i -> { }));
+    }
+
+    @Test
+    void minorFaultsCountFreshPages() {
+        long before = Memory.minorFaults();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(64 << 20); // zeroed: every page touched
+        for (int i = 0; i < b.capacity(); i += 4096) {
+            b.put(i, (byte) 1);
+        }
+        long after = Memory.minorFaults();
+        // 64 MiB is 16384 pages of 4 KiB, or 32 huge pages of 2 MiB where the kernel backs it with those
+        assertTrue(after - before >= 32, "64 MiB touched gave " + (after - before) + " minor faults");
+        assertEquals(1, b.get(4096));
     }
 
     @Test

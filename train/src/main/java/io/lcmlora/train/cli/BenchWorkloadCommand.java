@@ -39,6 +39,10 @@ public final class BenchWorkloadCommand implements Callable<Integer> {
             description = "lcd_step: micro-batches per update (gradient accumulation; default ${DEFAULT-VALUE})")
     int accumulation;
 
+    @Option(names = "--profile", description = "write libtorch's profile of the timed iterations (engine ops with input"
+            + " shapes; times then include the profiler's cost) to this Chrome-trace JSON file")
+    Path profile;
+
     @Override
     public Integer call() throws Exception {
         Workload w = Workload.named(config, root);
@@ -50,9 +54,9 @@ public final class BenchWorkloadCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--accumulation applies to lcd_step only");
         }
         LoopStats s = switch (m) {
-            case UNET_FWD -> WorkloadBenchmark.unetForward(w, warmup, iters);
-            case SAMPLE4 -> WorkloadBenchmark.sample4(w, warmup, iters);
-            case LCD_STEP -> DistillBenchmark.workload(w, warmup, iters, accumulation);
+            case UNET_FWD -> WorkloadBenchmark.unetForward(w, warmup, iters, profile);
+            case SAMPLE4 -> WorkloadBenchmark.sample4(w, warmup, iters, profile);
+            case LCD_STEP -> DistillBenchmark.workload(w, warmup, iters, accumulation, profile);
         };
         System.out.println(s + " batch=" + w.batch() + " latent=" + w.latent() + "x" + w.latent() + " rank=" + w.rank()
                 + " threads=" + System.getProperty("ai.djl.pytorch.num_threads", "default")

@@ -112,9 +112,10 @@ public final class DistillBenchmark {
      * cached latents (fixed latents and conditioning, fresh draws n, noise and w each step), as the reference script's
      * loop body: student fwd+bwd with a rank-r LoRA on the LCM-LoRA targets (alpha = r), teacher cond + uncond with
      * adapters off and the target pass without gradients, pseudo-Huber c = 0.001, global-norm clipping at 1.0, AdamW
-     * (lr 1e-6, weight decay 0.01). {@code accumulation} micro-batches per update (1 = the reference setting).
+     * (lr 1e-6, weight decay 0.01). {@code accumulation} micro-batches per update (1 = the reference setting);
+     * {@code profile}, when non-null, the Chrome trace of the timed updates ({@link LoopStats#run}).
      */
-    public static LoopStats workload(Workload w, int warmup, int iters, int accumulation) throws IOException {
+    public static LoopStats workload(Workload w, int warmup, int iters, int accumulation, Path profile) throws IOException {
         TrainConfig config = TrainConfig.parse("lora: {rank: " + w.rank() + ", alpha: " + w.rank() + ".0}\n"
                 + "distill: {train_batch_size: " + w.batch() + ", gradient_accumulation_steps: " + accumulation
                 + ", loss: huber, huber_c: 0.001}\noptim: {weight_decay: 0.01, max_grad_norm: 1.0}\n"
@@ -138,7 +139,7 @@ public final class DistillBenchmark {
                     }
                     return new LoraTrainer.Micro(new LcdStep.Batch(latents, c.context(), c.textEmbeds(), c.timeIds()),
                             new LcdStep.Draws(index, rng.randn(latents.getManager(), ls), gw));
-                }, 1e-6, s + 1, false));
+                }, 1e-6, s + 1, false), profile);
             }
         }
     }
