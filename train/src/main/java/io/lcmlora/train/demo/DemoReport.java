@@ -167,6 +167,9 @@ public final class DemoReport {
         for (String line : convergence(b, f)) {
             md.append(line).append('\n');
         }
+        for (String line : diversityByCategory(b, f)) {
+            md.append(line).append('\n');
+        }
         SweepResults.Bootstrap bs = b.results().bootstrap();
         md.append(String.format(Locale.ROOT, "%nFID: %s, %d held-out prompts x %d image(s) per setting, "
                 + "reference %d (twitter) and %d (google) held-out images. ", b.results().extractor(),
@@ -257,6 +260,94 @@ public final class DemoReport {
                     1 / (0.5 * t.ratio())));
         }
         return lines;
+    }
+
+    /** The LoRA step counts whose per-category colour diversity is compared with the teacher's DDIM 50. */
+    static final int[] DIVERSITY_LCM_STEPS = {4, 2};
+
+    /**
+     * The colour diversity per category (the "red blob": a LoRA that draws every flag alike keeps the per-prompt
+     * colour distance but loses this), LCM-LoRA at 4 and 2 steps minus the teacher's DDIM 50 with paired intervals
+     * (the same resamples of each category's prompts in both settings), per teacher; then the categories whose
+     * difference is below zero over its whole interval. Empty when the sweeps have no colour column or no labels.
+     */
+    static List<String> diversityByCategory(Sweep base, Sweep finetune) {
+        List<String> lines = new ArrayList<>();
+        SweepResults.Setting b50 = base.result(SchedulerKind.DDIM, 50);
+        if (b50 == null || b50.colourDiversityByLabel() == null || b50.colourDiversityByLabel().isEmpty()) {
+            return lines;
+        }
+        String level = Math.round(100 * base.results().bootstrap().level()) + "%";
+        List<Sweep> sweeps = List.of(base, finetune);
+        List<String> names = List.of("twitter", "google");
+        // 1. header: per teacher the references' and DDIM 50's diversity, then one paired difference per LoRA step count
+        StringBuilder head = new StringBuilder("| category (prompts) |");
+        StringBuilder rule = new StringBuilder("|---|");
+        for (String n : names) {
+            head.append(" references ").append(n).append(" | DDIM 50 ").append(n).append(" |");
+            rule.append("---:|---:|");
+            for (int k : DIVERSITY_LCM_STEPS) {
+                head.append(" LCM ").append(k).append(" - DDIM 50 ").append(n).append(" [").append(level).append("] |");
+                rule.append("---:|");
+            }
+        }
+        lines.add("");
+        lines.add("Colour diversity by category, LCM-LoRA minus the teacher's DDIM 50 (paired: the same bootstrap resamples "
+                + "of each category's prompts in both settings; below 0 = the LoRA draws that category's prompts more "
+                + "alike than its teacher does):");
+        lines.add("");
+        lines.add(head.toString());
+        lines.add(rule.toString());
+        // 2. one row per category of the base sweep, in its order
+        List<List<String>> lower = List.of(new ArrayList<>(), new ArrayList<>());
+        int[] judged = new int[sweeps.size()];
+        for (SweepResults.LabelScore label : b50.colourDiversityByLabel()) {
+            StringBuilder row = new StringBuilder("| ").append(label.label()).append(" (").append(label.prompts())
+                    .append(") |");
+            for (int t = 0; t < sweeps.size(); t++) {
+                Sweep s = sweeps.get(t);
+                SweepResults.LabelScore ref = labelScore(s.results().referenceColourDiversityByLabel(), label.label());
+                SweepResults.Setting ddim = s.result(SchedulerKind.DDIM, 50);
+                SweepResults.LabelScore d50 = ddim == null ? null : labelScore(ddim.colourDiversityByLabel(), label.label());
+                row.append(' ').append(ref == null ? "-" : String.format(Locale.ROOT, "%.3f", ref.mean())).append(" | ")
+                        .append(d50 == null ? "-" : String.format(Locale.ROOT, "%.3f", d50.mean())).append(" |");
+                for (int k : DIVERSITY_LCM_STEPS) {
+                    SweepResults.Setting lcm = s.result(SchedulerKind.LCM, k);
+                    SweepResults.LabelScore l = lcm == null ? null : labelScore(lcm.colourDiversityByLabel(), label.label());
+                    if (l == null || d50 == null) {
+                        row.append(" - |");
+                        continue;
+                    }
+                    PromptBootstrap.Interval iv = s.results().labelDifferenceInterval(l, d50);
+                    double diff = l.mean() - d50.mean();
+                    row.append(String.format(Locale.ROOT, " %+.3f", diff)).append(iv == null ? ""
+                            : String.format(Locale.ROOT, " [%+.3f, %+.3f]", iv.low(), iv.high())).append(" |");
+                    if (k == DIVERSITY_LCM_STEPS[0] && iv != null) {
+                        judged[t]++;
+                        if (iv.high() < 0) {
+                            lower.get(t).add(String.format(Locale.ROOT, "%s %+.3f", label.label(), diff));
+                        }
+                    }
+                }
+            }
+            lines.add(row.toString());
+        }
+        // 3. the categories the LoRA flattens at 4 steps, per teacher
+        lines.add("");
+        for (int t = 0; t < sweeps.size(); t++) {
+            lines.add(String.format(Locale.ROOT, "- %s: LCM-LoRA %d steps less diverse than DDIM 50 over the whole %s "
+                    + "interval in %d of %d categories%s", names.get(t), DIVERSITY_LCM_STEPS[0], level,
+                    lower.get(t).size(), judged[t],
+                    lower.get(t).isEmpty() ? "" : ": " + String.join(", ", lower.get(t))));
+        }
+        return lines;
+    }
+
+    private static SweepResults.LabelScore labelScore(List<SweepResults.LabelScore> scores, String label) {
+        if (scores == null) {
+            return null;
+        }
+        return scores.stream().filter(l -> l.label().equals(label)).findFirst().orElse(null);
     }
 
     /** FID(a) / FID(b) of one sweep with the interval of the paired bootstrap replicates. */

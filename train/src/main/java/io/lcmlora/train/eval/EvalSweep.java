@@ -689,9 +689,10 @@ public final class EvalSweep {
             double mean = PromptBootstrap.weightedMean(colours, ones);
             // 2. resamples of those prompts alone
             SweepResults.Interval interval = null;
+            double[] reps = null;
             if (bc.resamples() > 0 && e.getValue().size() > 1) {
                 int[][] counts = PromptBootstrap.resamples(e.getValue().size(), bc.resamples(), bc.seed());
-                double[] reps = new double[counts.length];
+                reps = new double[counts.length];
                 for (int b = 0; b < counts.length; b++) {
                     double[] w = new double[colours.length];
                     for (int i = 0; i < colours.length; i++) {
@@ -701,7 +702,7 @@ public final class EvalSweep {
                 }
                 interval = SweepResults.Interval.of(PromptBootstrap.centred(mean, reps, bc.level()));
             }
-            out.add(new SweepResults.LabelScore(e.getKey(), e.getValue().size(), mean, interval));
+            out.add(new SweepResults.LabelScore(e.getKey(), e.getValue().size(), mean, interval, reps));
         }
         return out;
     }

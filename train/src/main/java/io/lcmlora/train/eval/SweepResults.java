@@ -20,8 +20,11 @@ public record SweepResults(String format, int version, String prompts, int promp
         Reference reference, Bootstrap bootstrap, String clipScore, String alignment, List<Setting> settings,
         String colour, Double referenceColourDiversity, List<LabelScore> referenceColourDiversityByLabel) {
     public static final String FORMAT = "lcm-eval-results";
-    /** 2: per-setting intervals over a bootstrap of prompts, CLIP score; 3: the colour-fidelity column. */
-    public static final int VERSION = 3;
+    /**
+     * 2: per-setting intervals over a bootstrap of prompts, CLIP score; 3: the colour-fidelity column; 4: per-label
+     * bootstrap replicates.
+     */
+    public static final int VERSION = 4;
 
     /**
      * How the intervals were made: {@code resamples} draws of {@code prompts} prompts with replacement (seed
@@ -42,9 +45,12 @@ public record SweepResults(String format, int version, String prompts, int promp
 
     /**
      * The colour distance of one label's prompts (e.g. the emoji category "Flags"): their mean, with its interval from
-     * a bootstrap of those prompts alone (same resample count, level and seed as the sweep's).
+     * a bootstrap of those prompts alone (same resample count, level and seed as the sweep's), and that bootstrap's
+     * {@code replicates} (null without one). A label's resamples depend only on its prompt count and the sweep's
+     * seed, so two settings' replicates of one label are paired resample by resample
+     * ({@link #labelDifferenceInterval}).
      */
-    public record LabelScore(String label, int prompts, double mean, Interval interval) {}
+    public record LabelScore(String label, int prompts, double mean, Interval interval, double[] replicates) {}
 
     /** One LoRA adapter of a setting. */
     public record Adapter(String name, String file, double weight) {}
@@ -133,6 +139,23 @@ public record SweepResults(String format, int version, String prompts, int promp
     public PromptBootstrap.Interval colourDiversityDifferenceInterval(Setting a, Setting b) {
         return differenceInterval(a.colourDiversity(), a.colourDiversityReplicates(), b.colourDiversity(),
                 b.colourDiversityReplicates());
+    }
+
+    /**
+     * The interval of one label's score in setting {@code a} minus the same label's in {@code b} (e.g. the Flags'
+     * colour diversity with a LoRA minus without), replicate by replicate; null without replicates. The two must be
+     * the same label over the same prompts, which is what makes their resamples the same.
+     */
+    public PromptBootstrap.Interval labelDifferenceInterval(LabelScore a, LabelScore b) {
+        if (!a.label().equals(b.label()) || a.prompts() != b.prompts()) {
+            throw new IllegalArgumentException("label scores of different prompt sets cannot be paired: '" + a.label()
+                    + "' (" + a.prompts() + " prompts) and '" + b.label() + "' (" + b.prompts() + " prompts)");
+        }
+        if (a.replicates() != null && b.replicates() != null && a.replicates().length != b.replicates().length) {
+            throw new IllegalArgumentException("label '" + a.label() + "': " + a.replicates().length + " and "
+                    + b.replicates().length + " replicates; both must come from one sweep's bootstrap");
+        }
+        return differenceInterval(a.mean(), a.replicates(), b.mean(), b.replicates());
     }
 
     private PromptBootstrap.Interval differenceInterval(Double a, double[] ra, Double b, double[] rb) {

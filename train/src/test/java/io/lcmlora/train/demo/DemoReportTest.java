@@ -188,4 +188,78 @@ class DemoReportTest {
                 r.seeds(), r.imagesPerPrompt(), r.width(), r.height(), r.extractor(), r.preprocessing(), r.dims(),
                 r.reference(), r.bootstrap(), null, null, settings, "colour", 0.7, List.of()));
     }
+
+    /** {@code s} with per-category colour diversities. */
+    static SweepResults.Setting withDiversity(SweepResults.Setting s, List<SweepResults.LabelScore> byLabel) {
+        return new SweepResults.Setting(s.name(), s.family(), s.model(), s.modelPath(), s.scheduler(), s.steps(),
+                s.guidance(), s.adapters(), s.timesteps(), s.fid(), s.fidInterval(), s.samples(), s.referenceSamples(),
+                s.prompts(), null, null, null, null, s.imagesDir(), s.grid(), 0, 0, null, List.of(), s.fidReplicates(),
+                null, null, 0.5, null, null, List.of(), 0.5, null, null, byLabel);
+    }
+
+    static SweepResults.LabelScore label(String name, int prompts, double shift, double[] base) {
+        double[] r = new double[base.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = base[i] + shift;
+        }
+        return new SweepResults.LabelScore(name, prompts, 0.5 + shift, null, r);
+    }
+
+    /**
+     * Per category, LCM-LoRA minus DDIM 50 on paired replicates: Flags' replicates are DDIM 50's minus 0.1 at 4 steps
+     * (zero-width -0.100, listed as flattened) and minus 0.1 plus a spread at 2 steps; Smileys' equal DDIM 50's at 4
+     * steps (0, not listed). The google sweep has no Smileys prompts.
+     */
+    @Test
+    void colourDiversityByCategoryIsPairedAgainstDdim50() throws IOException {
+        double[] flags = {0.50, 0.62, 0.41, 0.58, 0.47, 0.55, 0.44, 0.60, 0.52, 0.49};
+        double[] smileys = {0.30, 0.35, 0.33, 0.28, 0.31, 0.36, 0.29, 0.34, 0.32, 0.30};
+        List<DemoReport.Sweep> sweeps = new ArrayList<>();
+        for (boolean google : new boolean[] {false, true}) {
+            DemoReport.Sweep s = sweep(new double[] {71.57, 19.19, 7.87, 8.93}, new double[] {9.77, 8.28, 9.81});
+            List<SweepResults.Setting> rows = new ArrayList<>();
+            for (SweepResults.Setting x : s.results().settings()) {
+                boolean lcm4 = x.name().equals("lcm-lora-4steps");
+                boolean lcm2 = x.name().equals("lcm-lora-2steps");
+                List<SweepResults.LabelScore> by = new ArrayList<>();
+                if (lcm2) {
+                    double[] spread = flags.clone();
+                    for (int i = 0; i < spread.length; i++) {
+                        spread[i] += -0.1 + (i % 2 == 0 ? 0.02 : -0.02);
+                    }
+                    by.add(new SweepResults.LabelScore("Flags", 37, 0.4, null, spread));
+                } else {
+                    by.add(label("Flags", 37, lcm4 ? -0.1 : 0, flags));
+                }
+                if (!google) {
+                    by.add(label("Smileys", 12, 0, smileys));
+                }
+                rows.add(withDiversity(x, by));
+            }
+            SweepResults r = s.results();
+            List<SweepResults.LabelScore> refs = google ? List.of(new SweepResults.LabelScore("Flags", 37, 0.70, null, null))
+                    : List.of(new SweepResults.LabelScore("Flags", 37, 0.731, null, null),
+                            new SweepResults.LabelScore("Smileys", 12, 0.612, null, null));
+            sweeps.add(new DemoReport.Sweep(s.config(), new SweepResults(r.format(), r.version(), r.prompts(),
+                    r.promptCount(), r.seeds(), r.imagesPerPrompt(), r.width(), r.height(), r.extractor(),
+                    r.preprocessing(), r.dims(), r.reference(), new SweepResults.Bootstrap("prompt", 5, flags.length, 0,
+                            0.9), null, null, rows, "colour", 0.7, refs)));
+        }
+        List<String> lines = DemoReport.diversityByCategory(sweeps.get(0), sweeps.get(1));
+        String all = String.join("\n", lines);
+        assertTrue(all.contains("| category (prompts) | references twitter | DDIM 50 twitter | LCM 4 - DDIM 50 twitter [90%] "
+                + "| LCM 2 - DDIM 50 twitter [90%] | references google | DDIM 50 google | LCM 4 - DDIM 50 google [90%] "
+                + "| LCM 2 - DDIM 50 google [90%] |"), all);
+        // Flags: 4 steps exactly -0.1 in every replicate; 2 steps -0.1 with the +-0.02 spread as its interval
+        assertTrue(all.contains("| Flags (37) | 0.731 | 0.500 | -0.100 [-0.100, -0.100] | -0.100 [-0.120, -0.080] | 0.700 "
+                + "| 0.500 | -0.100 [-0.100, -0.100] | -0.100 [-0.120, -0.080] |"), all);
+        assertTrue(all.contains("| Smileys (12) | 0.612 | 0.500 | +0.000 [+0.000, +0.000] | +0.000 [+0.000, +0.000] | - | - "
+                + "| - | - |"), all);
+        assertTrue(all.contains("- twitter: LCM-LoRA 4 steps less diverse than DDIM 50 over the whole 90% interval in 1 of 2 "
+                + "categories: Flags -0.100"), all);
+        assertTrue(all.contains("- google: LCM-LoRA 4 steps less diverse than DDIM 50 over the whole 90% interval in 1 of 1 "
+                + "categories: Flags -0.100"), all);
+        assertTrue(DemoReport.diversityByCategory(sweep(new double[] {1, 2, 3, 4}, new double[] {1, 2, 3}),
+                sweep(new double[] {1, 2, 3, 4}, new double[] {1, 2, 3})).isEmpty(), "no colour column: no section");
+    }
 }

@@ -2,6 +2,7 @@ package io.lcmlora.train.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -466,5 +467,45 @@ class EvalSweepTest {
         List<EvalPrompt> unlabelled = List.of(new EvalPrompt(0, "p", null, List.of(), 0, null));
         assertTrue(EvalSweep.byLabel(unlabelled, new int[] {0}, new double[] {0.5}, EvalConfig.BootstrapConfig.defaults())
                 .isEmpty());
+    }
+
+    @Test
+    void labelScoresOfTwoSettingsArePairedResampleByResample() {
+        // 6 Flags prompts with widely varying values in setting b; a = b - 0.1 on every image: the paired difference
+        // is exactly -0.1 in every resample, while each setting's own interval is wide
+        List<EvalPrompt> prompts = new ArrayList<>();
+        int[] pos = new int[12];
+        double[] b = new double[12];
+        double[] a = new double[12];
+        double[] perPrompt = {0.2, 0.9, 0.4, 0.7, 0.5, 0.3};
+        for (int p = 0; p < perPrompt.length; p++) {
+            prompts.add(new EvalPrompt(p, "p" + p, null, List.of(), 0, "Flags"));
+            for (int k = 0; k < 2; k++) {
+                pos[2 * p + k] = p;
+                b[2 * p + k] = perPrompt[p] + 0.01 * k;
+                a[2 * p + k] = b[2 * p + k] - 0.1;
+            }
+        }
+        EvalConfig.BootstrapConfig bc = new EvalConfig.BootstrapConfig(200, 3, 0.9);
+        SweepResults.LabelScore la = EvalSweep.byLabel(prompts, pos, a, bc).get(0);
+        SweepResults.LabelScore lb = EvalSweep.byLabel(prompts, pos, b, bc).get(0);
+        assertEquals(200, la.replicates().length);
+        assertTrue(lb.interval().high() - lb.interval().low() > 0.1, "unpaired spread over the prompts");
+        SweepResults r = new SweepResults(SweepResults.FORMAT, SweepResults.VERSION, "p", 6, List.of(0L), 2, 32, 32,
+                "e", "none", 8, new SweepResults.Reference("s", 6, "src"),
+                new SweepResults.Bootstrap("prompt", 6, 200, 3, 0.9), null, null, List.of(), null, null, List.of());
+        PromptBootstrap.Interval d = r.labelDifferenceInterval(la, lb);
+        assertEquals(-0.1, d.low(), 1e-12);
+        assertEquals(-0.1, d.high(), 1e-12);
+        // the replicates survive results.json
+        SweepResults.LabelScore back = SweepResults.fromJson(new SweepResults(r.format(), r.version(), r.prompts(), 6,
+                r.seeds(), 2, 32, 32, "e", "none", 8, r.reference(), r.bootstrap(), null, null, List.of(), "c", 0.5,
+                List.of(la)).toJson()).referenceColourDiversityByLabel().get(0);
+        assertEquals(la.replicates()[17], back.replicates()[17], 0);
+        // another label, or the same label over another prompt count, cannot be paired
+        SweepResults.LabelScore other = new SweepResults.LabelScore("Smileys", 6, 0.5, null, la.replicates());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> r.labelDifferenceInterval(la, other));
+        assertTrue(e.getMessage().contains("'Flags' (6 prompts) and 'Smileys' (6 prompts)"), e.getMessage());
+        assertNull(r.labelDifferenceInterval(new SweepResults.LabelScore("Flags", 6, 0.5, null, null), lb));
     }
 }
