@@ -8,7 +8,8 @@
 #   PEER_LAB=<writable copy of ../shared/peer> REFLAB=<its checkouts> tools/bench-vs-peer.sh
 # Options (environment): ROUNDS (default 2), CONFIGS (default "public small mid"), MEASURES (default
 # "unet_fwd sample4 lcd_step"), OUT (a folder for the raw lines; default a temporary one), QUICK=1 (5 timed
-# iterations and 1 warm-up everywhere).
+# iterations and 1 warm-up everywhere), PIN=<cpu> (both sides under `taskset -c <cpu>`: one core each, so the JVM's
+# JIT and GC threads share the core they run on instead of using the other one; the raw lines' cpu_median_s counts them).
 # About 12-15 minutes unattended on a quiet 2-core machine with the defaults.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,12 +35,19 @@ iters() {
   esac
 }
 
+pin=()
+if [[ -n "${PIN:-}" ]]; then
+  [[ "$PIN" =~ ^[0-9]+$ ]] || { echo "bench-vs-peer: PIN must be one CPU number (e.g. PIN=1), not '$PIN'" >&2; exit 2; }
+  command -v taskset >/dev/null || { echo "bench-vs-peer: PIN needs taskset (util-linux)" >&2; exit 2; }
+  pin=(taskset -c "$PIN")
+fi
+
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export LCM_JAVA_OPTS="${LCM_JAVA_OPTS:--Xmx16g} -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1"
 "$root/tools/lcm" bench --help >/dev/null   # builds once, outside the timed runs
 
 ours() { # config measure iters warmup
-  (cd "$root" && tools/lcm bench workload --config "$1" --measure "$2" --iters "$3" --warmup "$4") \
+  (cd "$root" && "${pin[@]}" tools/lcm bench workload --config "$1" --measure "$2" --iters "$3" --warmup "$4") \
     | grep '^config=' | sed 's/^/side=ours /'
 }
 peer() {
@@ -47,7 +55,7 @@ peer() {
     cd "$PEER_LAB"
     # shellcheck disable=SC1091
     source ./env.sh
-    PEER_GOLDEN="$golden" PEER_NUM_THREADS=1 "$PY" peer_bench.py --config "$1" --measures "$2" --iters "$3" \
+    PEER_GOLDEN="$golden" PEER_NUM_THREADS=1 "${pin[@]}" "$PY" peer_bench.py --config "$1" --measures "$2" --iters "$3" \
       --warmup "$4" --clip lora --blas-threads 1 --txt "$OUT/peer-last.txt" >/dev/null 2>"$OUT/peer-last.err" \
       || { cat "$OUT/peer-last.err" >&2; exit 1; }
     sed 's/^/side=diffusers /' "$OUT/peer-last.txt"
@@ -63,7 +71,7 @@ for r in $(seq 1 "$ROUNDS"); do
       load=$(cut -d' ' -f1 /proc/loadavg)
       if (( r % 2 == 1 )); then first=ours; second=peer; else first=peer; second=ours; fi
       for side in $first $second; do
-        $side "$c" "$m" "$n" "$w" | sed "s/\$/ round=$r load=$load/" | tee -a "$lines" >&2
+        $side "$c" "$m" "$n" "$w" | sed "s/\$/ round=$r load=$load pin=${PIN:-none}/" | tee -a "$lines" >&2
       done
     done
   done
