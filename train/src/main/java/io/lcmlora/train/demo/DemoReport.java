@@ -298,7 +298,15 @@ public final class DemoReport {
         lines.add("");
         lines.add(head.toString());
         lines.add(rule.toString());
-        // 2. one row per category of the base sweep, in its order
+        // 2. each teacher's DDIM 50 and LCM-LoRA settings, then one row per category of the base sweep, in its order
+        SweepResults.Setting[] ddim = new SweepResults.Setting[sweeps.size()];
+        SweepResults.Setting[][] lcm = new SweepResults.Setting[sweeps.size()][DIVERSITY_LCM_STEPS.length];
+        for (int t = 0; t < sweeps.size(); t++) {
+            ddim[t] = sweeps.get(t).result(SchedulerKind.DDIM, 50);
+            for (int k = 0; k < DIVERSITY_LCM_STEPS.length; k++) {
+                lcm[t][k] = sweeps.get(t).result(SchedulerKind.LCM, DIVERSITY_LCM_STEPS[k]);
+            }
+        }
         List<List<String>> lower = List.of(new ArrayList<>(), new ArrayList<>());
         int[] judged = new int[sweeps.size()];
         for (SweepResults.LabelScore label : b50.colourDiversityByLabel()) {
@@ -307,13 +315,12 @@ public final class DemoReport {
             for (int t = 0; t < sweeps.size(); t++) {
                 Sweep s = sweeps.get(t);
                 SweepResults.LabelScore ref = labelScore(s.results().referenceColourDiversityByLabel(), label.label());
-                SweepResults.Setting ddim = s.result(SchedulerKind.DDIM, 50);
-                SweepResults.LabelScore d50 = ddim == null ? null : labelScore(ddim.colourDiversityByLabel(), label.label());
+                SweepResults.LabelScore d50 = ddim[t] == null ? null : labelScore(ddim[t].colourDiversityByLabel(), label.label());
                 row.append(' ').append(ref == null ? "-" : String.format(Locale.ROOT, "%.3f", ref.mean())).append(" | ")
                         .append(d50 == null ? "-" : String.format(Locale.ROOT, "%.3f", d50.mean())).append(" |");
-                for (int k : DIVERSITY_LCM_STEPS) {
-                    SweepResults.Setting lcm = s.result(SchedulerKind.LCM, k);
-                    SweepResults.LabelScore l = lcm == null ? null : labelScore(lcm.colourDiversityByLabel(), label.label());
+                for (int k = 0; k < DIVERSITY_LCM_STEPS.length; k++) {
+                    SweepResults.Setting lk = lcm[t][k];
+                    SweepResults.LabelScore l = lk == null ? null : labelScore(lk.colourDiversityByLabel(), label.label());
                     if (l == null || d50 == null) {
                         row.append(" - |");
                         continue;
@@ -322,7 +329,7 @@ public final class DemoReport {
                     double diff = l.mean() - d50.mean();
                     row.append(String.format(Locale.ROOT, " %+.3f", diff)).append(iv == null ? ""
                             : String.format(Locale.ROOT, " [%+.3f, %+.3f]", iv.low(), iv.high())).append(" |");
-                    if (k == DIVERSITY_LCM_STEPS[0] && iv != null) {
+                    if (k == 0 && iv != null) {
                         judged[t]++;
                         if (iv.high() < 0) {
                             lower.get(t).add(String.format(Locale.ROOT, "%s %+.3f", label.label(), diff));
